@@ -1,0 +1,139 @@
+/**
+ * The interfaces the core (poller, classifier, notifier) needs from the outside
+ * world. Adapters in `shared/adapters/` implement them for AWS and for the
+ * embedded stack; tests hand in the embedded ones, never module mocks.
+ */
+import type { Item } from './feeds/item.ts';
+
+/** Source of the current time, so that TTLs and back-off can be tested. */
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+/** What the poller remembers about one feed between polls. */
+export interface FeedState {
+  feedId: string;
+  /** The URL currently polled (a permanent redirect may update it). */
+  url: string;
+  etag?: string;
+  lastModified?: string;
+  lastPolledAt?: string;
+  lastSuccessAt?: string;
+  lastError?: FeedError;
+  consecutiveFailures: number;
+  /** The feed is not polled again before this time (ISO 8601). */
+  nextPollAt?: string;
+  itemsSeenTotal: number;
+}
+
+export interface FeedError {
+  /** Machine-readable class of failure: `http`, `network`, `timeout`, `parse`, ... */
+  kind: string;
+  message: string;
+  at: string;
+}
+
+export interface FeedStateStore {
+  get(feedId: string): Promise<FeedState | undefined>;
+  put(state: FeedState): Promise<void>;
+  list(): Promise<FeedState[]>;
+}
+
+export interface SeenItemsStore {
+  /**
+   * Records that the item was seen; resolves `true` only for the caller that
+   * recorded it first (a conditional write), `false` when it was already seen
+   * and has not expired.
+   */
+  markSeen(feedId: string, itemId: string, expiresAt: Date): Promise<boolean>;
+}
+
+/** Identifies one alert: what the ledger holds one record of. */
+export interface AlertKey {
+  subscriberId: string;
+  watchId: string;
+  storyId: string;
+}
+
+export type ClaimResult =
+  /** The caller owns the alert and must send it, then call `markSent`. */
+  | { outcome: 'claimed'; token: string }
+  /** The alert was already sent: do nothing. */
+  | { outcome: 'already-sent'; sentAt: string }
+  /** Another worker holds a live claim: retry later. */
+  | { outcome: 'in-progress' };
+
+export interface AlertLedger {
+  /**
+   * Claims the alert with a conditional write. A claim older than `leaseMs`
+   * (a worker that died mid-send) can be taken over.
+   */
+  claim(key: AlertKey, leaseMs: number, expiresAt: Date): Promise<ClaimResult>;
+  /** Marks a claimed alert as sent; only the holder of `token` can. */
+  markSent(
+    key: AlertKey,
+    token: string,
+    detail: { channel: string; sentAt: string },
+  ): Promise<void>;
+  /** Gives a claim back after a failed send, so that a retry can claim it. */
+  release(key: AlertKey, token: string): Promise<void>;
+}
+
+/** How a subscriber wants to be reached on one channel. */
+export type ChannelConfig =
+  | { type: 'console' }
+  | { type: 'outbox' }
+  | { type: 'email'; to: string }
+  | { type: 'slack'; webhookUrl: string };
+
+export type ChannelType = ChannelConfig['type'];
+
+export interface Subscriber {
+  id: string;
+  name?: string;
+  channels: ChannelConfig[];
+  /** Ids of the watches the subscriber follows. */
+  watches: string[];
+}
+
+export interface SubscriptionStore {
+  subscribersOf(watchId: string): Promise<Subscriber[]>;
+  get(subscriberId: string): Promise<Subscriber | undefined>;
+}
+
+/** Sends messages to a queue; the implementation splits into batches within SQS limits. */
+export interface QueueSender<T> {
+  send(messages: T[]): Promise<void>;
+}
+
+/** A rendered alert ready for one channel, and what a channel needs to send it. */
+export interface AlertSender {
+  readonly channel: ChannelType;
+  send(alert: Alert, channel: ChannelConfig): Promise<void>;
+}
+
+/** One alert for one subscriber: the item, the watch that matched and why. */
+export interface Alert {
+  alertId: string;
+  subscriberId: string;
+  watchId: string;
+  watchName: string;
+  severity: string;
+  item: Item;
+  storyId: string;
+  matchedTerms: MatchedTerm[];
+  /** Version of the rule set that produced the alert, when known. */
+  ruleVersion?: string;
+}
+
+/** One matched term occurrence, enough to highlight it. */
+export interface MatchedTerm {
+  term: string;
+  field: 'title' | 'summary';
+  start: number;
+  end: number;
+}
+
+export type { Item };
