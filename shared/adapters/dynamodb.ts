@@ -1,0 +1,355 @@
+/**
+ * DynamoDB implementations of the stores in `shared/ports.ts`. They use only
+ * single-item conditional writes (no transactions), so the same code runs on
+ * DynamoDB and on dynalite, and they treat an item whose TTL has passed as
+ * absent in every read and every condition, because neither DynamoDB (which
+ * deletes expired items eventually) nor dynalite (which never does) removes it
+ * on time.
+ */
+import { randomUUID } from 'node:crypto';
+import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  ScanCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type {
+  AlertKey,
+  AlertLedger,
+  ClaimResult,
+  Clock,
+  FeedError,
+  FeedState,
+  FeedStateStore,
+  SeenItemsStore,
+} from '../ports.ts';
+import { TTL_ATTRIBUTE } from './tables.ts';
+
+/** Options for `createDocumentClient`; all optional so Lambda uses its environment. */
+export interface DocumentClientOptions {
+  /** Endpoint override, e.g. the embedded dynalite's `http://127.0.0.1:PORT`. */
+  endpoint?: string;
+  region?: string;
+  credentials?: DynamoDBClientConfig['credentials'];
+}
+
+/** Wraps a low-level client in a document client with the marshalling wirewatch relies on. */
+export function toDocumentClient(client: DynamoDBClient): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(client, {
+    // Optional fields of FeedState and the ledger are left undefined, not stored as NULL.
+    marshallOptions: { removeUndefinedValues: true },
+  });
+}
+
+/** Creates a document client; build it once per process (per cold start) and share it. */
+export function createDocumentClient(options: DocumentClientOptions = {}): DynamoDBDocumentClient {
+  return toDocumentClient(
+    new DynamoDBClient({
+      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+      ...(options.region ? { region: options.region } : {}),
+      ...(options.credentials ? { credentials: options.credentials } : {}),
+    }),
+  );
+}
+
+/** What `countDynamoRequests` has counted so far. */
+export interface DynamoRequestCounter {
+  /** Requests sent, retries not included (one per command). */
+  readonly total: number;
+  /** Requests per operation name, e.g. `{ PutItem: 3, GetItem: 1 }`. */
+  readonly byOperation: Readonly<Record<string, number>>;
+  reset(): void;
+}
+
+/**
+ * Counts the requests a client sends from now on, by adding a middleware to
+ * its stack. A document client shares the stack of the client it wraps, so
+ * either can be passed. Meant for benchmarks (requests per new item).
+ */
+export function countDynamoRequests(
+  client: DynamoDBClient | DynamoDBDocumentClient,
+): DynamoRequestCounter {
+  let total = 0;
+  let byOperation: Record<string, number> = {};
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const operation = (context.commandName ?? 'Unknown').replace(/Command$/, '');
+      total += 1;
+      byOperation[operation] = (byOperation[operation] ?? 0) + 1;
+      return next(args);
+    },
+    { step: 'initialize', name: 'wirewatchCountDynamoRequests', override: true },
+  );
+  return {
+    get total() {
+      return total;
+    },
+    get byOperation() {
+      return { ...byOperation };
+    },
+    reset() {
+      total = 0;
+      byOperation = {};
+    },
+  };
+}
+
+/** True when the error is DynamoDB's answer to a failed condition expression. */
+export function isConditionalCheckFailed(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+}
+
+/** DynamoDB TTL granularity: whole seconds since the epoch. */
+function epochSeconds(date: Date): number {
+  return Math.floor(date.getTime() / 1000);
+}
+
+/** True when an item's TTL attribute says it has expired at `now` (DynamoDB: TTL < now). */
+function hasExpired(item: Record<string, unknown>, now: Date): boolean {
+  const expiresAt = item[TTL_ATTRIBUTE];
+  return typeof expiresAt === 'number' && expiresAt < epochSeconds(now);
+}
+
+/** Condition fragment: the TTL attribute exists and is in the past (`#ttl`, `:nowSeconds`). */
+const EXPIRED = '#ttl < :nowSeconds';
+
+/** `FeedStateStore` on a table keyed by `feedId` (`TABLES.feedState`). */
+export class DynamoFeedStateStore implements FeedStateStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async get(feedId: string): Promise<FeedState | undefined> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: { feedId }, ConsistentRead: true }),
+    );
+    return Item ? toFeedState(Item) : undefined;
+  }
+
+  async put(state: FeedState): Promise<void> {
+    await this.client.send(new PutCommand({ TableName: this.tableName, Item: { ...state } }));
+  }
+
+  async list(): Promise<FeedState[]> {
+    const states: FeedState[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) states.push(toFeedState(item));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return states.sort((a, b) => a.feedId.localeCompare(b.feedId));
+  }
+}
+
+/** Reads a stored item back into a `FeedState`, keeping only its known fields. */
+function toFeedState(item: Record<string, unknown>): FeedState {
+  const text = (name: string): string | undefined =>
+    typeof item[name] === 'string' ? (item[name] as string) : undefined;
+  const count = (name: string): number =>
+    typeof item[name] === 'number' ? (item[name] as number) : 0;
+  const state: FeedState = {
+    feedId: text('feedId') ?? '',
+    url: text('url') ?? '',
+    consecutiveFailures: count('consecutiveFailures'),
+    itemsSeenTotal: count('itemsSeenTotal'),
+  };
+  for (const name of [
+    'etag',
+    'lastModified',
+    'lastPolledAt',
+    'lastSuccessAt',
+    'nextPollAt',
+  ] as const) {
+    const value = text(name);
+    if (value !== undefined) state[name] = value;
+  }
+  const lastError = item.lastError;
+  if (lastError && typeof lastError === 'object') {
+    const error = lastError as Partial<FeedError>;
+    state.lastError = {
+      kind: String(error.kind ?? ''),
+      message: String(error.message ?? ''),
+      at: String(error.at ?? ''),
+    };
+  }
+  return state;
+}
+
+/** `SeenItemsStore` on a table keyed by (`feedId`, `itemId`) with a TTL (`TABLES.seenItems`). */
+export class DynamoSeenItemsStore implements SeenItemsStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly clock: Clock,
+  ) {}
+
+  async markSeen(feedId: string, itemId: string, expiresAt: Date): Promise<boolean> {
+    const now = this.clock.now();
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            feedId,
+            itemId,
+            seenAt: now.toISOString(),
+            [TTL_ATTRIBUTE]: epochSeconds(expiresAt),
+          },
+          ConditionExpression: `attribute_not_exists(feedId) OR ${EXPIRED}`,
+          ExpressionAttributeNames: { '#ttl': TTL_ATTRIBUTE },
+          ExpressionAttributeValues: { ':nowSeconds': epochSeconds(now) },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
+  }
+}
+
+/** Thrown when `markSent` or `release` is called with a token that no longer holds the claim. */
+export class ClaimLostError extends Error {
+  constructor(
+    readonly key: AlertKey,
+    readonly operation: 'markSent' | 'release',
+  ) {
+    super(
+      `${operation} failed: the claim on alert (subscriber ${key.subscriberId}, watch ${key.watchId}, ` +
+        `story ${key.storyId}) is no longer held by this token (lease taken over, released or expired)`,
+    );
+    this.name = 'ClaimLostError';
+  }
+}
+
+/**
+ * Sort key of an alert within its subscriber's partition. Each part is
+ * URI-encoded so that a `#` inside an id cannot make two keys collide.
+ */
+export function alertSortKey(key: Pick<AlertKey, 'watchId' | 'storyId'>): string {
+  return `${encodeURIComponent(key.watchId)}#${encodeURIComponent(key.storyId)}`;
+}
+
+/** How many times `claim` re-reads and retries when the record changes under it. */
+const CLAIM_ATTEMPTS = 3;
+
+/**
+ * `AlertLedger` on a table keyed by (`subscriberId`, `alertKey`) with a TTL
+ * (`TABLES.alertLedger`). A record is `claimed` (with a token and the claim
+ * time in epoch milliseconds) or `sent`.
+ */
+export class DynamoAlertLedger implements AlertLedger {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly clock: Clock,
+  ) {}
+
+  async claim(key: AlertKey, leaseMs: number, expiresAt: Date): Promise<ClaimResult> {
+    for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt += 1) {
+      const now = this.clock.now();
+      const token = randomUUID();
+      try {
+        await this.client.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: {
+              ...this.key(key),
+              watchId: key.watchId,
+              storyId: key.storyId,
+              status: 'claimed',
+              token,
+              claimedAt: now.getTime(),
+              [TTL_ATTRIBUTE]: epochSeconds(expiresAt),
+            },
+            ConditionExpression:
+              `attribute_not_exists(subscriberId) OR ${EXPIRED}` +
+              ' OR (#status = :claimed AND #claimedAt < :staleBefore)',
+            ExpressionAttributeNames: {
+              '#ttl': TTL_ATTRIBUTE,
+              '#status': 'status',
+              '#claimedAt': 'claimedAt',
+            },
+            ExpressionAttributeValues: {
+              ':nowSeconds': epochSeconds(now),
+              ':claimed': 'claimed',
+              ':staleBefore': now.getTime() - leaseMs,
+            },
+          }),
+        );
+        return { outcome: 'claimed', token };
+      } catch (error) {
+        if (!isConditionalCheckFailed(error)) throw error;
+      }
+      // dynalite does not support ReturnValuesOnConditionCheckFailure, hence the read.
+      const { Item } = await this.client.send(
+        new GetCommand({ TableName: this.tableName, Key: this.key(key), ConsistentRead: true }),
+      );
+      if (Item && !hasExpired(Item, this.clock.now())) {
+        if (Item.status === 'sent') return { outcome: 'already-sent', sentAt: String(Item.sentAt) };
+        return { outcome: 'in-progress' };
+      }
+      // The record was released or expired between the write and the read: try again.
+    }
+    return { outcome: 'in-progress' };
+  }
+
+  async markSent(
+    key: AlertKey,
+    token: string,
+    detail: { channel: string; sentAt: string },
+  ): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.key(key),
+          UpdateExpression: 'SET #status = :sent, sentAt = :sentAt, channel = :channel',
+          ConditionExpression: '#token = :token',
+          ExpressionAttributeNames: { '#status': 'status', '#token': 'token' },
+          ExpressionAttributeValues: {
+            ':sent': 'sent',
+            ':sentAt': detail.sentAt,
+            ':channel': detail.channel,
+            ':token': token,
+          },
+        }),
+      );
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) throw new ClaimLostError(key, 'markSent');
+      throw error;
+    }
+  }
+
+  async release(key: AlertKey, token: string): Promise<void> {
+    try {
+      await this.client.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: this.key(key),
+          ConditionExpression: '#token = :token AND #status = :claimed',
+          ExpressionAttributeNames: { '#status': 'status', '#token': 'token' },
+          ExpressionAttributeValues: { ':token': token, ':claimed': 'claimed' },
+        }),
+      );
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) throw new ClaimLostError(key, 'release');
+      throw error;
+    }
+  }
+
+  private key(key: AlertKey): { subscriberId: string; alertKey: string } {
+    return { subscriberId: key.subscriberId, alertKey: alertSortKey(key) };
+  }
+}

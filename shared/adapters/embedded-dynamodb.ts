@@ -1,0 +1,205 @@
+/**
+ * The embedded DynamoDB of the local stack: dynalite (the DynamoDB API on
+ * LevelDB) in-process on a free loopback port, with every table of `TABLES`
+ * created. The DynamoDB adapter talks to it exactly as it talks to AWS.
+ */
+import { mkdir } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ListTablesCommand,
+} from '@aws-sdk/client-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { toDocumentClient } from './dynamodb.ts';
+import { TABLES, type TableId, type TableNames, toCreateTableInput } from './tables.ts';
+
+/** Options of `startEmbeddedDynamo`. */
+export interface EmbeddedDynamoOptions {
+  /** Persist the tables under `<dataDir>/dynamodb`; in memory when absent. */
+  dataDir?: string;
+}
+
+/** A running embedded DynamoDB with its tables created. */
+export interface EmbeddedDynamo {
+  /** `http://127.0.0.1:PORT`, usable as an SDK endpoint override. */
+  endpoint: string;
+  client: DynamoDBClient;
+  documentClient: DynamoDBDocumentClient;
+  /** The name of every table of `TABLES` in this instance. */
+  tableNames: TableNames;
+  /** Closes the clients, the server and the database; safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/** Thrown when the embedded DynamoDB cannot start; says what to do about it. */
+export class EmbeddedDynamoError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'EmbeddedDynamoError';
+  }
+}
+
+interface DynaliteOptions {
+  path?: string;
+  createTableMs?: number;
+  deleteTableMs?: number;
+  updateTableMs?: number;
+}
+
+interface LevelDatabase {
+  open(): Promise<void>;
+  close(): Promise<void>;
+}
+
+// dynalite ships no type declarations; these describe the parts used here.
+const requireFromHere = createRequire(import.meta.url);
+const dynalite = requireFromHere('dynalite') as (options: DynaliteOptions) => Server;
+// `level` as dynalite resolves it, so the lock probe opens the same LevelDB build.
+const { Level } = createRequire(requireFromHere.resolve('dynalite'))('level') as {
+  Level: new (path: string) => LevelDatabase;
+};
+
+/** Region and credentials the embedded stack uses, so no AWS configuration is needed. */
+const LOCAL_REGION = 'us-east-1';
+const LOCAL_CREDENTIALS = { accessKeyId: 'wirewatch-local', secretAccessKey: 'wirewatch-local' };
+const TABLE_ACTIVE_TIMEOUT_MS = 10_000;
+
+/** The embedded name of a table: its logical id in kebab case, e.g. `wirewatch-feed-state`. */
+export function embeddedTableName(logicalId: string): string {
+  const kebab = logicalId
+    .replace(/Table$/, '')
+    .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
+    .toLowerCase();
+  return `wirewatch-${kebab}`;
+}
+
+/**
+ * Starts dynalite on 127.0.0.1 on a free port and creates the tables that are
+ * missing (tables already persisted under `dataDir` are kept with their data).
+ * Resolves once every table is ACTIVE.
+ */
+export async function startEmbeddedDynamo(
+  options: EmbeddedDynamoOptions = {},
+): Promise<EmbeddedDynamo> {
+  const path = options.dataDir ? join(options.dataDir, 'dynamodb') : undefined;
+  if (path) await assertDatabaseIsFree(path);
+
+  const server = dynalite({
+    ...(path ? { path } : {}),
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+  });
+  await listen(server);
+  const { port } = server.address() as AddressInfo;
+  const endpoint = `http://127.0.0.1:${port}`;
+  const client = new DynamoDBClient({
+    endpoint,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+  });
+  const documentClient = toDocumentClient(client);
+
+  let stopped: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopped ??= (async () => {
+      client.destroy();
+      await closeServer(server);
+    })();
+    return stopped;
+  };
+
+  try {
+    const tableNames = await createMissingTables(client);
+    return { endpoint, client, documentClient, tableNames, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/**
+ * LevelDB allows one opener per directory; dynalite reports a second one only
+ * as an unhandled stream error that kills the process, so probe the lock first.
+ */
+async function assertDatabaseIsFree(path: string): Promise<void> {
+  await mkdir(path, { recursive: true });
+  const probe = new Level(path);
+  try {
+    await probe.open();
+  } catch (error) {
+    throw new EmbeddedDynamoError(
+      `Cannot open the embedded DynamoDB data in ${path}: it is in use by another wirewatch ` +
+        'process (or another embedded stack in this one). Stop that process or use another data directory.',
+      { cause: error },
+    );
+  }
+  await probe.close();
+}
+
+function listen(server: Server): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.close((error) => (error ? reject(error) : resolve()));
+    // The SDK keeps connections alive; close them so that close() does not wait for their timeout.
+    server.closeAllConnections();
+  });
+}
+
+async function createMissingTables(client: DynamoDBClient): Promise<TableNames> {
+  const existing = new Set<string>();
+  let startName: string | undefined;
+  do {
+    const page = await client.send(new ListTablesCommand({ ExclusiveStartTableName: startName }));
+    for (const name of page.TableNames ?? []) existing.add(name);
+    startName = page.LastEvaluatedTableName;
+  } while (startName);
+
+  const entries = Object.entries(TABLES) as [TableId, (typeof TABLES)[TableId]][];
+  const tableNames = Object.fromEntries(
+    entries.map(([id, definition]) => [id, embeddedTableName(definition.logicalId)]),
+  ) as TableNames;
+
+  for (const [id, definition] of entries) {
+    const tableName = tableNames[id];
+    if (!existing.has(tableName)) {
+      try {
+        await client.send(new CreateTableCommand(toCreateTableInput(definition, tableName)));
+      } catch (error) {
+        // Another starter created it in the meantime: fine, it is what we wanted.
+        if (!(error instanceof Error && error.name === 'ResourceInUseException')) throw error;
+      }
+    }
+    await waitUntilActive(client, tableName);
+  }
+  return tableNames;
+}
+
+async function waitUntilActive(client: DynamoDBClient, tableName: string): Promise<void> {
+  const deadline = Date.now() + TABLE_ACTIVE_TIMEOUT_MS;
+  for (;;) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    if (Table?.TableStatus === 'ACTIVE') return;
+    if (Date.now() > deadline) {
+      throw new EmbeddedDynamoError(
+        `Embedded table ${tableName} is still ${Table?.TableStatus ?? 'missing'} after ` +
+          `${TABLE_ACTIVE_TIMEOUT_MS} ms; the data directory may be damaged (delete it to start afresh).`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * The DynamoDB tables of wirewatch, defined once. The CDK stack and the
+ * embedded bootstrap both build their tables from `TABLES`, so keys, indexes
+ * and TTL attributes cannot drift between AWS and a laptop.
+ */
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+
+/** A DynamoDB scalar type usable in a key: string, number or binary. */
+export type KeyAttributeType = 'S' | 'N' | 'B';
+
+/** One key attribute: its name and scalar type. */
+export interface KeyAttribute {
+  name: string;
+  type: KeyAttributeType;
+}
+
+/** A global secondary index, always projecting what `projection` says (default `ALL`). */
+export interface GlobalSecondaryIndexDefinition {
+  indexName: string;
+  partitionKey: KeyAttribute;
+  sortKey?: KeyAttribute;
+  projection?: 'ALL' | 'KEYS_ONLY';
+}
+
+/** Everything that defines one table, independent of where it is deployed. */
+export interface TableDefinition {
+  /** PascalCase id: the CDK construct id of the table. */
+  logicalId: string;
+  /** Environment variable a function reads the deployed table name from. */
+  envVar: string;
+  partitionKey: KeyAttribute;
+  sortKey?: KeyAttribute;
+  /**
+   * Attribute holding the expiry time as epoch seconds. DynamoDB deletes
+   * expired items only eventually (dynalite never does), so readers treat an
+   * item whose TTL lies in the past as absent.
+   */
+  ttlAttribute?: string;
+  globalSecondaryIndexes?: GlobalSecondaryIndexDefinition[];
+}
+
+/** Name of the TTL attribute every table with a TTL uses. */
+export const TTL_ATTRIBUTE = 'expiresAt';
+
+/**
+ * The tables of wirewatch. Add a table here and both the CDK stack and the
+ * embedded bootstrap pick it up.
+ */
+export const TABLES = {
+  /** What the poller remembers about each feed (`FeedState`). */
+  feedState: {
+    logicalId: 'FeedStateTable',
+    envVar: 'FEED_STATE_TABLE_NAME',
+    partitionKey: { name: 'feedId', type: 'S' },
+  },
+  /** One record per (feed, item) seen by the poller, expiring after the feed's retention. */
+  seenItems: {
+    logicalId: 'SeenItemsTable',
+    envVar: 'SEEN_ITEMS_TABLE_NAME',
+    partitionKey: { name: 'feedId', type: 'S' },
+    sortKey: { name: 'itemId', type: 'S' },
+    ttlAttribute: TTL_ATTRIBUTE,
+  },
+  /**
+   * One record per (subscriber, watch, story): the claim and the send of one
+   * alert. The sort key is `alertKey`, built by `alertSortKey` in the adapter.
+   */
+  alertLedger: {
+    logicalId: 'AlertLedgerTable',
+    envVar: 'ALERT_LEDGER_TABLE_NAME',
+    partitionKey: { name: 'subscriberId', type: 'S' },
+    sortKey: { name: 'alertKey', type: 'S' },
+    ttlAttribute: TTL_ATTRIBUTE,
+  },
+} as const satisfies Record<string, TableDefinition>;
+
+/** Key of a table in `TABLES`. */
+export type TableId = keyof typeof TABLES;
+
+/** The deployed (or embedded) name of every table. */
+export type TableNames = Record<TableId, string>;
+
+/** Lists the attribute definitions a table needs: its keys and its index keys, once each. */
+function attributeDefinitions(definition: TableDefinition): KeyAttribute[] {
+  const keys: KeyAttribute[] = [definition.partitionKey];
+  if (definition.sortKey) keys.push(definition.sortKey);
+  for (const index of definition.globalSecondaryIndexes ?? []) {
+    keys.push(index.partitionKey);
+    if (index.sortKey) keys.push(index.sortKey);
+  }
+  const byName = new Map<string, KeyAttribute>();
+  for (const key of keys) {
+    const known = byName.get(key.name);
+    if (known && known.type !== key.type) {
+      throw new Error(
+        `Table ${definition.logicalId}: attribute ${key.name} is used as ${known.type} and as ${key.type}`,
+      );
+    }
+    byName.set(key.name, key);
+  }
+  return [...byName.values()];
+}
+
+function keySchema(partitionKey: KeyAttribute, sortKey: KeyAttribute | undefined) {
+  return [
+    { AttributeName: partitionKey.name, KeyType: 'HASH' as const },
+    ...(sortKey ? [{ AttributeName: sortKey.name, KeyType: 'RANGE' as const }] : []),
+  ];
+}
+
+/**
+ * Builds the `CreateTable` input for a definition (on-demand billing). The TTL
+ * attribute is not part of it: TTL is switched on separately (`UpdateTimeToLive`
+ * on AWS, by the CDK `timeToLiveAttribute` prop).
+ */
+export function toCreateTableInput(
+  definition: TableDefinition,
+  tableName: string,
+): CreateTableCommandInput {
+  const indexes = definition.globalSecondaryIndexes ?? [];
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: attributeDefinitions(definition).map((key) => ({
+      AttributeName: key.name,
+      AttributeType: key.type,
+    })),
+    KeySchema: keySchema(definition.partitionKey, definition.sortKey),
+    ...(indexes.length > 0
+      ? {
+          GlobalSecondaryIndexes: indexes.map((index) => ({
+            IndexName: index.indexName,
+            KeySchema: keySchema(index.partitionKey, index.sortKey),
+            Projection: { ProjectionType: index.projection ?? 'ALL' },
+          })),
+        }
+      : {}),
+  };
+}
