@@ -1,0 +1,286 @@
+/**
+ * Parses a query string into an `Expr`. Precedence, tightest first: NEAR/ONEAR,
+ * NOT, AND, OR. Problems carry offsets into the query string; the watch-file
+ * loader maps them to lines and columns.
+ */
+import { analyze } from './analyze.ts';
+import type { Expr, Term } from './ast.ts';
+import type { QueryProblem } from './diagnostics.ts';
+import { type Lexeme, lex } from './lexer.ts';
+
+/** Fewest characters a wildcard needs before its `*`. */
+export const MIN_WILDCARD_PREFIX = 3;
+
+export interface ParseResult {
+  expr?: Expr;
+  problems: QueryProblem[];
+}
+
+class QuerySyntaxStop extends Error {}
+
+/** Parses a whole query. */
+export function parseQuery(query: string): ParseResult {
+  const { lexemes, problems } = lex(query);
+  if (problems.some((p) => p.severity === 'error')) return { problems };
+  if (lexemes.length === 0) {
+    return { problems: [{ severity: 'error', offset: 0, message: 'the query is empty' }] };
+  }
+  const parser = new Parser(lexemes, problems);
+  try {
+    const expr = parser.parseTop();
+    return { expr, problems };
+  } catch (error) {
+    if (error instanceof QuerySyntaxStop) return { problems };
+    throw error;
+  }
+}
+
+/**
+ * Parses one entry of a named list: a single word, phrase, wildcard,
+ * `{Exact}` word or `@list`.
+ */
+export function parseListEntry(entry: string): ParseResult {
+  const result = parseQuery(entry);
+  if (!result.expr) return result;
+  const kind = result.expr.kind;
+  if (
+    kind === 'word' ||
+    kind === 'phrase' ||
+    kind === 'prefix' ||
+    kind === 'exact' ||
+    kind === 'list'
+  ) {
+    return result;
+  }
+  return {
+    problems: [
+      {
+        severity: 'error',
+        offset: 0,
+        message: 'a list entry is one word, "phrase", wildcard* or @list',
+        hint: 'operators belong in the watch query; put each alternative in its own entry',
+      },
+    ],
+  };
+}
+
+class Parser {
+  private position = 0;
+
+  constructor(
+    private readonly lexemes: Lexeme[],
+    private readonly problems: QueryProblem[],
+  ) {}
+
+  parseTop(): Expr {
+    const expr = this.parseOr();
+    const next = this.peek();
+    if (next) {
+      if (next.type === 'rparen') this.fail(next.offset, "unmatched ')'");
+      this.failAdjacent(next);
+    }
+    return expr;
+  }
+
+  private parseOr(): Expr {
+    const first = this.parseAnd();
+    const children = [first];
+    while (this.peek()?.type === 'or') {
+      this.position++;
+      children.push(this.parseAnd());
+    }
+    if (children.length === 1) return first;
+    return { kind: 'or', offset: first.offset, children };
+  }
+
+  private parseAnd(): Expr {
+    const first = this.parseUnary();
+    const children = [first];
+    while (this.peek()?.type === 'and') {
+      this.position++;
+      children.push(this.parseUnary());
+    }
+    if (children.length === 1) return first;
+    return { kind: 'and', offset: first.offset, children };
+  }
+
+  private parseUnary(): Expr {
+    const next = this.peek();
+    if (next?.type === 'not') {
+      this.position++;
+      return { kind: 'not', offset: next.offset, child: this.parseUnary() };
+    }
+    return this.parseNear();
+  }
+
+  private parseNear(): Expr {
+    let left = this.parsePrimary();
+    for (let next = this.peek(); next?.type === 'near'; next = this.peek()) {
+      this.position++;
+      const right = this.parsePrimary();
+      left = {
+        kind: 'near',
+        offset: next.offset,
+        left,
+        right,
+        distance: next.distance,
+        ordered: next.ordered,
+      };
+    }
+    return left;
+  }
+
+  private parsePrimary(): Expr {
+    const lexeme = this.peek();
+    const previous = this.lexemes[this.position - 1];
+    if (!lexeme) {
+      return this.fail(
+        previous ? previous.offset + previous.text.length : 0,
+        previous ? `the query ends after "${previous.text}" where a term is needed` : 'empty query',
+      );
+    }
+    this.position++;
+    switch (lexeme.type) {
+      case 'lparen': {
+        if (this.peek()?.type === 'rparen') this.fail(lexeme.offset, 'empty parentheses');
+        const inner = this.parseOr();
+        const close = this.peek();
+        if (close?.type !== 'rparen') {
+          if (close) this.failAdjacent(close);
+          return this.fail(lexeme.offset, "this '(' is never closed", "add ')'");
+        }
+        this.position++;
+        if (inner.kind === 'and' || inner.kind === 'or') inner.grouped = true;
+        return inner;
+      }
+      case 'field':
+        return {
+          kind: 'scope',
+          offset: lexeme.offset,
+          field: lexeme.field,
+          child: this.parsePrimary(),
+        };
+      case 'filter':
+        return { kind: 'filter', offset: lexeme.offset, on: lexeme.on, value: lexeme.value };
+      case 'list':
+        return { kind: 'list', offset: lexeme.offset, name: lexeme.name };
+      case 'word':
+        return this.wordTerm(lexeme.text, lexeme.offset);
+      case 'phrase':
+        return this.phraseTerm(lexeme.content, lexeme.offset, lexeme.text);
+      case 'exact':
+        return this.exactTerm(lexeme.content, lexeme.offset, lexeme.text);
+      case 'rparen':
+        return this.fail(
+          lexeme.offset,
+          previous ? `a term is missing after "${previous.text}"` : "unexpected ')'",
+        );
+      default:
+        return this.fail(
+          lexeme.offset,
+          previous
+            ? `${lexeme.text} cannot follow "${previous.text}"`
+            : `the query cannot start with ${lexeme.text}`,
+          lexeme.type === 'not' ? 'NOT works inside AND: a AND NOT b' : `write a ${lexeme.text} b`,
+        );
+    }
+  }
+
+  private wordTerm(text: string, offset: number): Term {
+    if (text.includes('*')) {
+      const star = text.indexOf('*');
+      if (star !== text.length - 1) {
+        this.fail(offset + star, 'a wildcard * goes only at the end of a word', 'write deploy*');
+      }
+      const stem = text.slice(0, -1);
+      const tokens = analyze(stem);
+      const only = tokens[0];
+      if (tokens.length !== 1 || !only || only.end !== stem.length || only.start !== 0) {
+        return this.fail(
+          offset,
+          `"${text}": a wildcard applies to one whole word`,
+          'write deploy*',
+        );
+      }
+      if ([...only.norm].length < MIN_WILDCARD_PREFIX) {
+        return this.fail(
+          offset,
+          `"${text}": a wildcard needs at least ${MIN_WILDCARD_PREFIX} letters before *`,
+          'short prefixes match too many words; list the words with OR instead',
+        );
+      }
+      return { kind: 'prefix', offset, prefix: only.norm, text };
+    }
+    const tokens = analyze(text);
+    if (tokens.length === 0) {
+      return this.fail(offset, `"${text}" has no letters or digits to match`);
+    }
+    if (tokens.length === 1 && tokens[0])
+      return { kind: 'word', offset, token: tokens[0].norm, text };
+    return { kind: 'phrase', offset, tokens: tokens.map((t) => t.norm), text };
+  }
+
+  private phraseTerm(content: string, offset: number, text: string): Term {
+    const star = content.indexOf('*');
+    if (star >= 0) {
+      this.fail(
+        offset + 1 + star,
+        'wildcards do not work inside a phrase',
+        'for a phrase ending in a wildcard write: north ONEAR/0 kor*',
+      );
+    }
+    const tokens = analyze(content);
+    if (tokens.length === 0) return this.fail(offset, 'the phrase has no words');
+    if (tokens.length === 1 && tokens[0])
+      return { kind: 'word', offset, token: tokens[0].norm, text };
+    return { kind: 'phrase', offset, tokens: tokens.map((t) => t.norm), text };
+  }
+
+  private exactTerm(content: string, offset: number, text: string): Term {
+    const tokens = analyze(content);
+    const only = tokens[0];
+    if (tokens.length !== 1 || !only) {
+      return this.fail(
+        offset,
+        `${text}: a case-sensitive word is exactly one word`,
+        'for several, combine them: {US} ONEAR/0 {Army}',
+      );
+    }
+    return { kind: 'exact', offset, token: only.exact, text };
+  }
+
+  private failAdjacent(next: Lexeme): never {
+    const previous = this.lexemes[this.position - 1];
+    const before = previous?.text ?? '';
+    if (next.type === 'not') {
+      return this.fail(next.offset, `missing AND before NOT`, `write ${before} AND NOT ...`);
+    }
+    if (next.type === 'lparen' || next.type === 'field' || next.type === 'filter') {
+      return this.fail(
+        next.offset,
+        `missing operator before "${next.text}"`,
+        `write ${before} AND ${next.text}...`,
+      );
+    }
+    const a = stripQuotes(before);
+    const b = stripQuotes(next.text);
+    return this.fail(
+      next.offset,
+      `missing operator between "${before}" and "${next.text}"`,
+      `for the phrase write "${a} ${b}"; for both words anywhere write ${before} AND ${next.text}`,
+    );
+  }
+
+  private peek(): Lexeme | undefined {
+    return this.lexemes[this.position];
+  }
+
+  private fail(offset: number, message: string, hint?: string): never {
+    this.problems.push({ severity: 'error', offset, message, ...(hint ? { hint } : {}) });
+    throw new QuerySyntaxStop();
+  }
+}
+
+function stripQuotes(text: string): string {
+  return text.replace(/^["\u201c\u201d]|["\u201c\u201d]$/g, '');
+}

@@ -1,0 +1,393 @@
+/**
+ * Loading a watch file (YAML): named `lists:` and `watches:`. Every problem is
+ * reported at its place in the file, a query's problems at their column inside
+ * the query string mapped back to the file, and all problems are collected
+ * rather than stopping at the first.
+ */
+import { readFile } from 'node:fs/promises';
+import {
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  type Pair,
+  parseDocument,
+  type Scalar,
+  type YAMLMap,
+} from 'yaml';
+import type { Term } from './ast.ts';
+import { type Diagnostic, type QueryProblem, WatchFileError } from './diagnostics.ts';
+import { parseListEntry, parseQuery } from './parser.ts';
+import { checkQuery, expandLists, suggestName } from './validate.ts';
+import { SEVERITIES, type Watch, type WatchSeverity } from './watch.ts';
+
+export interface WatchFile {
+  path: string;
+  watches: Watch[];
+  /** Each list's entries, with nested lists flattened. */
+  lists: Map<string, Term[]>;
+  /** Errors and warnings, in file order. */
+  diagnostics: Diagnostic[];
+}
+
+const TOP_KEYS = ['lists', 'watches'];
+const WATCH_KEYS = ['id', 'name', 'query', 'description', 'severity', 'sources', 'lang'];
+const WATCH_ID = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+const LIST_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
+const LANG = /^[A-Za-z]{2,3}$/;
+
+/** Reads and checks a watch file; never throws for problems in its content. */
+export async function loadWatchFile(path: string): Promise<WatchFile> {
+  const source = await readFile(path, 'utf8');
+  return parseWatchFile(source, path);
+}
+
+/** The watches of a file that has no errors; throws `WatchFileError` otherwise. */
+export function requireWatches(file: WatchFile): Watch[] {
+  if (file.diagnostics.some((d) => d.severity === 'error')) {
+    throw new WatchFileError(file.diagnostics);
+  }
+  return file.watches;
+}
+
+/** Parses and checks the text of a watch file. */
+export function parseWatchFile(source: string, path: string): WatchFile {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const diagnostics: Diagnostic[] = [];
+  const report = (
+    offset: number,
+    message: string,
+    hint?: string,
+    severity: Diagnostic['severity'] = 'error',
+  ): void => {
+    const { line, col } = lineCounter.linePos(offset);
+    diagnostics.push({
+      severity,
+      file: path,
+      line,
+      column: col,
+      message,
+      ...(hint ? { hint } : {}),
+    });
+  };
+  const result: WatchFile = { path, watches: [], lists: new Map(), diagnostics };
+
+  for (const e of doc.errors) report(e.pos[0], e.message.split('\n')[0] ?? e.message);
+  if (doc.errors.length > 0) return sorted(result);
+
+  const root = doc.contents;
+  if (!isMap(root)) {
+    report(0, 'a watch file is a map with lists: and watches:');
+    return sorted(result);
+  }
+  let listsNode: Node | undefined;
+  let watchesNode: Node | undefined;
+  for (const pair of root.items) {
+    const key = keyOf(pair);
+    if (key === 'lists') listsNode = pair.value as Node | undefined;
+    else if (key === 'watches') watchesNode = pair.value as Node | undefined;
+    else report(startOf(pair.key), `unknown key "${key}"`, hintForKey(key, TOP_KEYS));
+  }
+
+  const queryReport = (node: Scalar, problems: QueryProblem[]): void => {
+    for (const p of problems) {
+      report(sourceOffset(source, node, p.offset), p.message, p.hint, p.severity);
+    }
+  };
+  result.lists = readLists(listsNode, report, queryReport);
+  if (!watchesNode) {
+    report(startOf(root), 'the file has no watches:', 'add watches: with at least one watch');
+  } else {
+    const lineOf = (offset: number): number => lineCounter.linePos(offset).line;
+    result.watches = readWatches(watchesNode, result.lists, report, queryReport, lineOf);
+  }
+  return sorted(result);
+}
+
+type Report = (offset: number, message: string, hint?: string) => void;
+type QueryReport = (node: Scalar, problems: QueryProblem[]) => void;
+
+function readLists(
+  node: Node | undefined,
+  report: Report,
+  queryReport: QueryReport,
+): Map<string, Term[]> {
+  const resolved = new Map<string, Term[]>();
+  if (node === undefined || (isScalar(node) && node.value === null)) return resolved;
+  if (!isMap(node)) {
+    report(startOf(node), 'lists: is a map from list name to its entries');
+    return resolved;
+  }
+  // Parse every entry first, then expand references with cycle detection.
+  const raw = new Map<string, { entries: { expr: Term | string; node: Scalar }[] }>();
+  for (const pair of node.items) {
+    const name = keyOf(pair);
+    if (!LIST_NAME.test(name)) {
+      report(startOf(pair.key), `"${name}" is not a list name`, 'use letters, digits, - and _');
+      continue;
+    }
+    const value = pair.value as Node | null;
+    if (!isSeq(value)) {
+      report(
+        startOf(value ?? pair.key),
+        `list "${name}" must be a sequence of entries`,
+        `write ${name}: [Pyongyang, '"north korea"']`,
+      );
+      continue;
+    }
+    const entries: { expr: Term | string; node: Scalar }[] = [];
+    for (const item of value.items) {
+      const entry = item as Node;
+      if (
+        !isScalar(entry) ||
+        (typeof entry.value !== 'string' && typeof entry.value !== 'number')
+      ) {
+        report(startOf(entry), `each entry of list "${name}" is a word, phrase or wildcard`);
+        continue;
+      }
+      const { expr, problems } = parseListEntry(String(entry.value));
+      queryReport(entry, problems);
+      if (!expr) continue;
+      entries.push({ expr: expr.kind === 'list' ? expr.name : (expr as Term), node: entry });
+    }
+    raw.set(name, { entries });
+  }
+
+  const state = new Map<string, 'visiting' | 'done'>();
+  const resolve = (name: string): Term[] => {
+    const done = resolved.get(name);
+    if (done) return done;
+    state.set(name, 'visiting');
+    const terms: Term[] = [];
+    for (const { expr, node: entryNode } of raw.get(name)?.entries ?? []) {
+      if (typeof expr !== 'string') {
+        terms.push(expr);
+        continue;
+      }
+      if (!raw.has(expr)) {
+        report(startOf(entryNode), `unknown list @${expr}`, suggestName(expr, [...raw.keys()]));
+      } else if (state.get(expr) === 'visiting') {
+        report(
+          startOf(entryNode),
+          `list @${name} uses @${expr}, which leads back to @${name} (a cycle)`,
+          'a list may use other lists, but not itself',
+        );
+      } else {
+        terms.push(...resolve(expr));
+      }
+    }
+    state.set(name, 'done');
+    resolved.set(name, terms);
+    return terms;
+  };
+  for (const name of raw.keys()) resolve(name);
+  return resolved;
+}
+
+function readWatches(
+  node: Node,
+  lists: Map<string, Term[]>,
+  report: Report,
+  queryReport: QueryReport,
+  lineOf: (offset: number) => number,
+): Watch[] {
+  if (!isSeq(node)) {
+    report(startOf(node), 'watches: is a sequence of watches', 'start each watch with "- id: ..."');
+    return [];
+  }
+  const watches: Watch[] = [];
+  const firstSeen = new Map<string, number>();
+  for (const item of node.items) {
+    const map = item as Node;
+    if (!isMap(map)) {
+      report(startOf(map), 'a watch is a map with id, name and query');
+      continue;
+    }
+    const idNode = valueNode(map, 'id');
+    const id = isScalar(idNode) ? String(idNode.value) : undefined;
+    const seenAt = id === undefined ? undefined : firstSeen.get(id);
+    if (id !== undefined && seenAt !== undefined) {
+      report(
+        startOf(idNode),
+        `duplicate watch id "${id}"`,
+        `it is first used on line ${lineOf(seenAt)}; ids must be unique`,
+      );
+    } else if (id !== undefined) {
+      firstSeen.set(id, startOf(idNode));
+    }
+    const watch = readWatch(map, lists, report, queryReport);
+    if (!watch || seenAt !== undefined) continue;
+    watches.push(watch);
+  }
+  return watches;
+}
+
+function readWatch(
+  map: YAMLMap,
+  lists: Map<string, Term[]>,
+  report: Report,
+  queryReport: QueryReport,
+): Watch | undefined {
+  let ok = true;
+  const fail = (node: Node | null | undefined, message: string, hint?: string): void => {
+    ok = false;
+    report(startOf(node ?? map), message, hint);
+  };
+  for (const pair of map.items) {
+    const key = keyOf(pair);
+    if (!WATCH_KEYS.includes(key))
+      fail(pair.key as Node, `unknown key "${key}" in watch`, hintForKey(key, WATCH_KEYS));
+  }
+  const text = (key: string, required: boolean): { value?: string; node?: Scalar } => {
+    const node = valueNode(map, key);
+    if (node === undefined) {
+      if (required) fail(map, `the watch has no ${key}:`);
+      return {};
+    }
+    if (!isScalar(node) || typeof node.value !== 'string' || node.value.trim() === '') {
+      fail(node, `${key}: must be a non-empty string`);
+      return {};
+    }
+    return { value: node.value, node };
+  };
+
+  const id = text('id', true);
+  if (id.value !== undefined && !WATCH_ID.test(id.value)) {
+    fail(id.node, `watch id "${id.value}" is not kebab-case`, `write ${kebab(id.value)}`);
+  }
+  const name = text('name', true);
+  const description = text('description', false);
+  const query = text('query', true);
+  const severityText = text('severity', false);
+  let severity: WatchSeverity = 'normal';
+  if (severityText.value !== undefined) {
+    if ((SEVERITIES as readonly string[]).includes(severityText.value)) {
+      severity = severityText.value as WatchSeverity;
+    } else {
+      fail(
+        severityText.node,
+        `unknown severity "${severityText.value}"`,
+        `use one of ${SEVERITIES.join(', ')}`,
+      );
+    }
+  }
+  const lang = text('lang', false);
+  if (lang.value !== undefined && !LANG.test(lang.value)) {
+    fail(
+      lang.node,
+      `lang "${lang.value}" is not a language code`,
+      'write a code such as en, fr or ko',
+    );
+  }
+  let sources: string[] | undefined;
+  const sourcesNode = valueNode(map, 'sources');
+  if (sourcesNode !== undefined) {
+    if (
+      isSeq(sourcesNode) &&
+      sourcesNode.items.every((s) => isScalar(s) && typeof s.value === 'string')
+    ) {
+      sources = sourcesNode.items.map((s) => String((s as Scalar).value));
+    } else {
+      fail(sourcesNode, 'sources: must be a list of feed ids', 'write sources: [wire-a, wire-b]');
+    }
+  }
+
+  let expr: Watch['expr'] | undefined;
+  if (query.value !== undefined && query.node) {
+    const parsed = parseQuery(query.value);
+    const problems = [...parsed.problems];
+    if (parsed.expr) {
+      problems.push(...checkQuery(parsed.expr));
+      expr = expandLists(parsed.expr, lists, problems);
+    }
+    queryReport(query.node, problems);
+    if (problems.some((p) => p.severity === 'error')) ok = false;
+  }
+  if (
+    !ok ||
+    !expr ||
+    id.value === undefined ||
+    name.value === undefined ||
+    query.value === undefined
+  ) {
+    return undefined;
+  }
+  return {
+    id: id.value,
+    name: name.value,
+    query: query.value,
+    severity,
+    expr,
+    ...(description.value !== undefined ? { description: description.value } : {}),
+    ...(sources ? { sources } : {}),
+    ...(lang.value !== undefined ? { lang: lang.value.toLowerCase() } : {}),
+  };
+}
+
+function keyOf(pair: Pair): string {
+  const key = pair.key;
+  return isScalar(key) ? String(key.value) : String(key);
+}
+
+function valueNode(map: YAMLMap, key: string): Node | undefined {
+  const pair = map.items.find((p) => keyOf(p) === key);
+  if (!pair) return undefined;
+  return (pair.value ?? undefined) as Node | undefined;
+}
+
+function startOf(node: unknown): number {
+  const range = (node as { range?: [number, number, number] } | null)?.range;
+  return range?.[0] ?? 0;
+}
+
+function hintForKey(key: string, known: string[]): string {
+  const close = known.find((k) => k.startsWith(key.slice(0, 3)) || key.startsWith(k.slice(0, 3)));
+  return close
+    ? `did you mean ${close}:? known keys: ${known.join(', ')}`
+    : `known keys: ${known.join(', ')}`;
+}
+
+function kebab(id: string): string {
+  return id
+    .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
+}
+
+/**
+ * Maps an offset inside a scalar's parsed value to an offset in the file, by
+ * walking the source text of the scalar alongside its value: quotes, escapes,
+ * folded line breaks and indentation are skipped over.
+ */
+function sourceOffset(source: string, node: Scalar, valueOffset: number): number {
+  const [start, end] = node.range ?? [0, source.length];
+  const value = String(node.value);
+  let at = start;
+  if (node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE') at++;
+  if (node.type === 'BLOCK_LITERAL' || node.type === 'BLOCK_FOLDED') {
+    at = source.indexOf('\n', start) + 1;
+  }
+  const target = Math.min(valueOffset, value.length);
+  for (let k = 0; k <= target; k++) {
+    if (k === value.length) return at;
+    const c = value.charAt(k);
+    let j = at;
+    if (/\s/.test(c)) {
+      while (j < end && !/\s/.test(source.charAt(j))) j++;
+    } else {
+      while (j < end && source.charAt(j) !== c) j++;
+    }
+    if (j >= end) return at;
+    if (k === target) return j;
+    at = j + 1;
+  }
+  return at;
+}
+
+function sorted(file: WatchFile): WatchFile {
+  file.diagnostics.sort((a, b) => a.line - b.line || a.column - b.column);
+  return file;
+}

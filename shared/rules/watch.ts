@@ -1,0 +1,21 @@
+/** A watch: one analyst rule, parsed and with its lists expanded. */
+import type { Expr } from './ast.ts';
+
+export const SEVERITIES = ['low', 'normal', 'high', 'critical'] as const;
+export type WatchSeverity = (typeof SEVERITIES)[number];
+
+export interface Watch {
+  /** Stable kebab-case id; alerts and subscriptions refer to it. */
+  id: string;
+  name: string;
+  /** The query as written. */
+  query: string;
+  description?: string;
+  severity: WatchSeverity;
+  /** Feed ids the watch is limited to; all feeds when absent. */
+  sources?: string[];
+  /** Language the watch is limited to; items of unknown language still pass. */
+  lang?: string;
+  /** The parsed query with lists expanded. */
+  expr: Expr;
+}
