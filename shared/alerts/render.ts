@@ -1,0 +1,695 @@
+/**
+ * Turns an `Alert` into what a subscriber reads: plain text (console, the text
+ * part of an email), an HTML email and a Slack Block Kit message. Every
+ * function here is pure.
+ *
+ * Feed text is untrusted. Each output format escapes it for its own syntax, so
+ * that an item can never inject markup into an email, mention a Slack channel
+ * or forge a link, and control characters are blanked so that an item cannot
+ * drive a terminal either.
+ */
+import type { Alert, MatchedTerm } from '../ports.ts';
+
+/** Which part of an item a matched term was found in. */
+export type ItemField = MatchedTerm['field'];
+
+/** A stretch of `[start, end)` UTF-16 offsets into a text. */
+export interface HighlightRange {
+  start: number;
+  end: number;
+}
+
+/** A run of snippet text, highlighted when a matched term covers it. */
+export interface SnippetSegment {
+  text: string;
+  highlighted: boolean;
+}
+
+/** A piece of text cut to a readable length, with its highlighted runs. */
+export interface HighlightedText {
+  segments: SnippetSegment[];
+  /** Text of the original was left out before the first segment. */
+  clippedStart: boolean;
+  /** Text of the original was left out after the last segment. */
+  clippedEnd: boolean;
+}
+
+/** The short excerpt of an item shown under the headline. */
+export interface Snippet extends HighlightedText {
+  field: ItemField;
+}
+
+/** A matched term and the fields it was found in, in order of first appearance. */
+export interface MatchedTermSummary {
+  term: string;
+  fields: ItemField[];
+}
+
+/** How long a snippet may be, in characters of the item's text. */
+export const SNIPPET_MAX_CHARS = 300;
+
+/** Slack refuses a section or context text longer than this. */
+export const SLACK_TEXT_MAX_CHARS = 3000;
+
+const SUBJECT_MAX_CHARS = 250;
+const ELLIPSIS = '…';
+/** How much text to keep before the first match when a snippet has to be cut. */
+const SNIPPET_LEAD_CHARS = 60;
+
+/**
+ * Replaces C0 and C1 control characters (escape sequences, carriage returns,
+ * NUL) with spaces. One character for one keeps every matched-term offset valid.
+ */
+export function blankControlCharacters(text: string): string {
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    out += code < 0x20 || (code >= 0x7f && code <= 0x9f) ? ' ' : text[i];
+  }
+  return out;
+}
+
+/**
+ * Returns the link as an absolute http(s) URL, or `undefined` for anything a
+ * reader should not be sent to (other schemes, credentials in the URL, junk).
+ */
+export function safeWebLink(link: string | undefined): string | undefined {
+  if (link === undefined) {
+    return undefined;
+  }
+  let url: URL;
+  try {
+    url = new URL(link.trim());
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    return undefined;
+  }
+  if (url.username !== '' || url.password !== '') {
+    return undefined;
+  }
+  return url.href;
+}
+
+const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'] as const;
+const MONTHS = [
+  'Jan',
+  'Feb',
+  'Mar',
+  'Apr',
+  'May',
+  'Jun',
+  'Jul',
+  'Aug',
+  'Sep',
+  'Oct',
+  'Nov',
+  'Dec',
+] as const;
+
+/**
+ * Formats an ISO 8601 time as `Wed 5 Mar 2025, 14:03 UTC`, or returns
+ * `undefined` when there is no usable time. Built by hand rather than with
+ * `Intl` so that the output does not change with the ICU version.
+ */
+export function formatPublished(iso: string | undefined): string | undefined {
+  if (iso === undefined || iso.trim() === '') {
+    return undefined;
+  }
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) {
+    return undefined;
+  }
+  const weekday = WEEKDAYS[date.getUTCDay()] ?? '';
+  const month = MONTHS[date.getUTCMonth()] ?? '';
+  const hours = String(date.getUTCHours()).padStart(2, '0');
+  const minutes = String(date.getUTCMinutes()).padStart(2, '0');
+  return `${weekday} ${date.getUTCDate()} ${month} ${date.getUTCFullYear()}, ${hours}:${minutes} UTC`;
+}
+
+/** Sorts, clips and merges ranges, dropping any that do not fit `length`. */
+function normaliseRanges(ranges: readonly HighlightRange[], length: number): HighlightRange[] {
+  const valid = ranges
+    .filter(
+      (r) =>
+        Number.isInteger(r.start) &&
+        Number.isInteger(r.end) &&
+        r.start >= 0 &&
+        r.end <= length &&
+        r.start < r.end,
+    )
+    .map((r) => ({ start: r.start, end: r.end }))
+    .sort((a, b) => a.start - b.start || a.end - b.end);
+  const merged: HighlightRange[] = [];
+  for (const range of valid) {
+    const last = merged.at(-1);
+    if (last !== undefined && range.start <= last.end) {
+      last.end = Math.max(last.end, range.end);
+    } else {
+      merged.push(range);
+    }
+  }
+  return merged;
+}
+
+function isWhitespace(char: string | undefined): boolean {
+  return char !== undefined && /\s/.test(char);
+}
+
+function isLowSurrogate(text: string, index: number): boolean {
+  const code = text.charCodeAt(index);
+  return code >= 0xdc00 && code <= 0xdfff;
+}
+
+/** Picks the `[start, end)` window of `text` a snippet shows. */
+function chooseWindow(
+  text: string,
+  ranges: readonly HighlightRange[],
+  maxChars: number,
+): HighlightRange {
+  if (text.length <= maxChars) {
+    return { start: 0, end: text.length };
+  }
+  const anchor = ranges[0]?.start ?? 0;
+  let start = Math.max(0, anchor - Math.min(SNIPPET_LEAD_CHARS, Math.floor(maxChars / 4)));
+  if (start > 0) {
+    // Start on a word: skip the partial word the cut landed in.
+    let i = start;
+    while (i < anchor && !isWhitespace(text[i - 1])) {
+      i++;
+    }
+    start = i < anchor ? i : start;
+  }
+  let end = Math.min(text.length, start + maxChars);
+  if (end < text.length) {
+    let i = end;
+    while (i > start + maxChars / 2 && !isWhitespace(text[i])) {
+      i--;
+    }
+    end = i > start + maxChars / 2 ? i : end;
+    const cut = ranges.find((r) => r.start < end && r.end > end);
+    if (cut !== undefined && cut.start > anchor) {
+      end = cut.start;
+    }
+  }
+  if (start > 0 && isLowSurrogate(text, start)) {
+    start++;
+  }
+  if (end < text.length && isLowSurrogate(text, end)) {
+    end--;
+  }
+  while (start < end && isWhitespace(text[start])) {
+    start++;
+  }
+  while (end > start && isWhitespace(text[end - 1])) {
+    end--;
+  }
+  return { start, end };
+}
+
+/**
+ * Cuts `text` to at most about `maxChars` characters around its first
+ * highlight and splits it into highlighted and plain segments. Ranges are
+ * UTF-16 offsets into `text`; ranges that overlap are merged, ranges outside
+ * the text are ignored. Control characters are blanked.
+ */
+export function highlightSnippet(
+  text: string,
+  ranges: readonly HighlightRange[],
+  maxChars: number = SNIPPET_MAX_CHARS,
+): HighlightedText {
+  const clean = blankControlCharacters(text);
+  const merged = normaliseRanges(ranges, clean.length);
+  const window = chooseWindow(clean, merged, maxChars);
+  const segments: SnippetSegment[] = [];
+  let position = window.start;
+  for (const range of merged) {
+    const start = Math.max(range.start, window.start);
+    const end = Math.min(range.end, window.end);
+    if (start >= end) {
+      continue;
+    }
+    if (start > position) {
+      segments.push({ text: clean.slice(position, start), highlighted: false });
+    }
+    segments.push({ text: clean.slice(start, end), highlighted: true });
+    position = end;
+  }
+  if (position < window.end) {
+    segments.push({ text: clean.slice(position, window.end), highlighted: false });
+  }
+  return {
+    segments,
+    clippedStart: window.start > 0,
+    clippedEnd: window.end < clean.length,
+  };
+}
+
+/** The matched-term ranges of an alert that fall in one field. */
+export function matchedRanges(alert: Alert, field: ItemField): HighlightRange[] {
+  return alert.matchedTerms
+    .filter((term) => term.field === field)
+    .map((term) => ({ start: term.start, end: term.end }));
+}
+
+/**
+ * The excerpt an alert shows: the summary around its first match (or its
+ * opening when the matches are all in the title); the title itself only when
+ * there is no summary but the title matched; otherwise none.
+ */
+export function snippetForAlert(
+  alert: Alert,
+  maxChars: number = SNIPPET_MAX_CHARS,
+): Snippet | undefined {
+  const { summary, title } = alert.item;
+  if (summary.trim() !== '') {
+    return {
+      field: 'summary',
+      ...highlightSnippet(summary, matchedRanges(alert, 'summary'), maxChars),
+    };
+  }
+  const titleRanges = matchedRanges(alert, 'title');
+  if (titleRanges.length > 0 && title.trim() !== '') {
+    return { field: 'title', ...highlightSnippet(title, titleRanges, maxChars) };
+  }
+  return undefined;
+}
+
+/** Groups the matched terms of an alert by term, keeping the order they came in. */
+export function summariseMatchedTerms(terms: readonly MatchedTerm[]): MatchedTermSummary[] {
+  const byTerm = new Map<string, MatchedTermSummary>();
+  for (const matched of terms) {
+    const term = blankControlCharacters(matched.term).trim();
+    if (term === '') {
+      continue;
+    }
+    const key = term.toLowerCase();
+    const entry = byTerm.get(key) ?? { term, fields: [] };
+    if (!entry.fields.includes(matched.field)) {
+      entry.fields.push(matched.field);
+    }
+    byTerm.set(key, entry);
+  }
+  return [...byTerm.values()];
+}
+
+function headlineOf(alert: Alert): string {
+  const title = blankControlCharacters(alert.item.title).trim();
+  return title === '' ? '(untitled item)' : title;
+}
+
+function severityLabel(severity: string): string {
+  const label = blankControlCharacters(severity).trim().toUpperCase();
+  return label === '' ? 'UNRATED' : label;
+}
+
+function cleanOneLine(text: string): string {
+  return blankControlCharacters(text).replace(/\s+/g, ' ').trim();
+}
+
+function describeTermsPlain(alert: Alert): string {
+  const terms = summariseMatchedTerms(alert.matchedTerms);
+  if (terms.length === 0) {
+    return 'no term details';
+  }
+  return terms.map((t) => `${t.term} (${t.fields.join(', ')})`).join(', ');
+}
+
+function cutTo(text: string, maxChars: number): string {
+  if (text.length <= maxChars) {
+    return text;
+  }
+  let end = maxChars - ELLIPSIS.length;
+  if (isLowSurrogate(text, end)) {
+    end--;
+  }
+  return `${text.slice(0, end).trimEnd()}${ELLIPSIS}`;
+}
+
+/** Styles applied to parts of the plain-text rendering; the console colours them. */
+export interface TextStyle {
+  severity(label: string, severity: string): string;
+  headline(text: string): string;
+  label(text: string): string;
+  highlight(text: string): string;
+}
+
+/** Leaves every part as it is: the text part of an email. */
+export const plainTextStyle: TextStyle = {
+  severity: (label) => label,
+  headline: (text) => text,
+  label: (text) => text,
+  highlight: (text) => text,
+};
+
+/**
+ * Renders an alert as plain text, one fact a line:
+ *
+ * ```text
+ * [HIGH] Korea troop deployments
+ * North Korean troops deploy to Kursk
+ * https://example.com/story
+ * Feed: reuters-world | Published: Wed 5 Mar 2025, 14:03 UTC
+ * Matched: north korean (title), troops (summary)
+ * "…Pyongyang has sent troops to the front…"
+ * ```
+ */
+export function renderAlertText(alert: Alert, style: TextStyle = plainTextStyle): string {
+  const lines: string[] = [];
+  const severity = severityLabel(alert.severity);
+  lines.push(`${style.severity(`[${severity}]`, alert.severity)} ${cleanOneLine(alert.watchName)}`);
+  lines.push(style.headline(headlineOf(alert)));
+  const link = safeWebLink(alert.item.link);
+  if (link !== undefined) {
+    lines.push(link);
+  } else if (alert.item.link !== undefined && alert.item.link.trim() !== '') {
+    lines.push(`${style.label('Link (not a web link):')} ${cleanOneLine(alert.item.link)}`);
+  }
+  const published = formatPublished(alert.item.published) ?? 'unknown';
+  lines.push(
+    `${style.label('Feed:')} ${cleanOneLine(alert.item.feed)} ${style.label('| Published:')} ${published}`,
+  );
+  lines.push(`${style.label('Matched:')} ${describeTermsPlain(alert)}`);
+  const snippet = snippetForAlert(alert);
+  if (snippet !== undefined && snippet.field === 'summary') {
+    const body = snippet.segments
+      .map((s) => (s.highlighted ? style.highlight(s.text) : s.text))
+      .join('');
+    const before = snippet.clippedStart ? ELLIPSIS : '';
+    const after = snippet.clippedEnd ? ELLIPSIS : '';
+    lines.push(`"${before}${body}${after}"`);
+  }
+  return lines.join('\n');
+}
+
+/** Escapes text for HTML element content and double-quoted attribute values. */
+export function escapeHtml(text: string): string {
+  return text
+    .replaceAll('&', '&amp;')
+    .replaceAll('<', '&lt;')
+    .replaceAll('>', '&gt;')
+    .replaceAll('"', '&quot;')
+    .replaceAll("'", '&#39;');
+}
+
+function segmentsToHtml(segments: readonly SnippetSegment[]): string {
+  return segments
+    .map((s) => (s.highlighted ? `<strong>${escapeHtml(s.text)}</strong>` : escapeHtml(s.text)))
+    .join('');
+}
+
+const SEVERITY_COLOURS: Record<string, string> = {
+  critical: '#b00020',
+  high: '#b00020',
+  medium: '#a15c00',
+  low: '#2e6b30',
+  info: '#555555',
+};
+
+/** The parts of an alert email. */
+export interface AlertEmail {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+/**
+ * Renders an alert as an email: subject `[wirewatch] <watch name>: <headline>`,
+ * the plain-text part from {@link renderAlertText} and a simple single-column
+ * HTML part with inline styles (what mail clients on phones render reliably).
+ * Only http(s) links become anchors; any other link is shown as text.
+ */
+export function renderAlertEmail(alert: Alert): AlertEmail {
+  const watchName = cleanOneLine(alert.watchName);
+  const headline = cleanOneLine(headlineOf(alert));
+  const subject = cutTo(`[wirewatch] ${watchName}: ${headline}`, SUBJECT_MAX_CHARS);
+  const footer = `Sent by wirewatch because you follow the watch "${watchName}".`;
+  const text = `${renderAlertText(alert)}\n\n-- \n${footer}\n`;
+
+  const link = safeWebLink(alert.item.link);
+  const rawLink = alert.item.link?.trim() ?? '';
+  const titleHtml = segmentsToHtml(
+    highlightSnippet(headlineOf(alert), matchedRanges(alert, 'title'), Number.POSITIVE_INFINITY)
+      .segments,
+  );
+  const severity = severityLabel(alert.severity);
+  const severityColour = SEVERITY_COLOURS[alert.severity.trim().toLowerCase()] ?? '#555555';
+  const published = formatPublished(alert.item.published) ?? 'publication time unknown';
+  const muted = 'margin:0 0 12px;font-size:13px;color:#555555';
+
+  const parts: string[] = [];
+  parts.push(
+    `<p style="margin:0 0 8px;font-size:13px;color:#555555"><span style="font-weight:bold;color:${severityColour}">${escapeHtml(severity)}</span> &middot; ${escapeHtml(watchName)}</p>`,
+  );
+  const headlineStyle = 'margin:0 0 8px;font-size:20px;line-height:1.3;font-weight:bold';
+  parts.push(
+    link === undefined
+      ? `<h1 style="${headlineStyle}">${titleHtml}</h1>`
+      : `<h1 style="${headlineStyle}"><a href="${escapeHtml(link)}" style="color:#0b57d0">${titleHtml}</a></h1>`,
+  );
+  parts.push(
+    `<p style="${muted}">${escapeHtml(cleanOneLine(alert.item.feed))} &middot; ${escapeHtml(published)}</p>`,
+  );
+  const snippet = snippetForAlert(alert);
+  if (snippet !== undefined && snippet.field === 'summary') {
+    const before = snippet.clippedStart ? ELLIPSIS : '';
+    const after = snippet.clippedEnd ? ELLIPSIS : '';
+    parts.push(
+      `<p style="margin:0 0 12px;padding-left:12px;border-left:3px solid #dddddd">${before}${segmentsToHtml(snippet.segments)}${after}</p>`,
+    );
+  }
+  const terms = summariseMatchedTerms(alert.matchedTerms);
+  const termsHtml =
+    terms.length === 0
+      ? 'no term details'
+      : terms
+          .map((t) => `<strong>${escapeHtml(t.term)}</strong> (${t.fields.join(', ')})`)
+          .join(', ');
+  parts.push(`<p style="margin:0 0 12px;font-size:14px">Matched: ${termsHtml}</p>`);
+  if (link !== undefined) {
+    parts.push(
+      `<p style="margin:0 0 12px"><a href="${escapeHtml(link)}" style="color:#0b57d0">Read the report</a></p>`,
+    );
+  } else if (rawLink !== '') {
+    parts.push(
+      `<p style="${muted}">Link (not a web link, not opened): <span style="font-family:monospace">${escapeHtml(cleanOneLine(rawLink))}</span></p>`,
+    );
+  }
+  parts.push(`<p style="margin:24px 0 0;font-size:12px;color:#777777">${escapeHtml(footer)}</p>`);
+
+  const html = [
+    '<!doctype html>',
+    '<html lang="en">',
+    '<head>',
+    '<meta charset="utf-8">',
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    `<title>${escapeHtml(subject)}</title>`,
+    '</head>',
+    '<body style="margin:0;padding:16px;background:#ffffff;color:#1a1a1a;font-family:-apple-system,\'Segoe UI\',Roboto,Helvetica,Arial,sans-serif;font-size:16px;line-height:1.45">',
+    '<div style="max-width:600px;margin:0 auto">',
+    ...parts,
+    '</div>',
+    '</body>',
+    '</html>',
+    '',
+  ].join('\n');
+
+  return { subject, text, html };
+}
+
+/** A Block Kit text object; wirewatch only sends mrkdwn. */
+export interface SlackMrkdwn {
+  type: 'mrkdwn';
+  text: string;
+}
+
+/** The Block Kit blocks wirewatch sends. */
+export type SlackBlock =
+  | { type: 'section'; text: SlackMrkdwn }
+  | { type: 'context'; elements: SlackMrkdwn[] };
+
+/** The JSON body posted to a Slack incoming webhook. */
+export interface SlackMessage {
+  /** Fallback for notifications and clients that cannot show blocks. */
+  text: string;
+  blocks: SlackBlock[];
+  unfurl_links: boolean;
+  unfurl_media: boolean;
+}
+
+const BROADCAST_WORDS = /@(here|channel|everyone)\b/gi;
+
+/** Puts a word joiner after the `@` of `@here`, `@channel` and `@everyone`. */
+function defuseBroadcastWords(text: string): string {
+  return text.replace(BROADCAST_WORDS, '@\u2060$1');
+}
+
+function escapeSlackEntities(text: string): string {
+  return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+}
+
+/**
+ * Escapes untrusted text for Slack mrkdwn: `&`, `<` and `>` become entities so
+ * that no `<!channel>`, `<@U123>` or `<url|text>` survives, and a word joiner
+ * goes after the `@` of `@here`, `@channel` and `@everyone` in case a
+ * workspace or a future payload option parses bare broadcast words.
+ */
+export function escapeSlackText(text: string): string {
+  return escapeSlackEntities(defuseBroadcastWords(blankControlCharacters(text)));
+}
+
+interface Fitted {
+  text: string;
+  cut: boolean;
+}
+
+/**
+ * Escapes `text` for Slack and cuts it so that the escaped result, with the
+ * ellipsis marking a cut, is at most `budget` characters. Cuts between
+ * characters, never inside an entity or a surrogate pair.
+ */
+function escapeSlackWithin(text: string, budget: number, markCut = true): Fitted {
+  const escaped = escapeSlackText(text);
+  if (escaped.length <= budget) {
+    return { text: escaped, cut: false };
+  }
+  const room = budget - (markCut ? ELLIPSIS.length : 0);
+  let out = '';
+  for (const char of defuseBroadcastWords(blankControlCharacters(text))) {
+    const piece = escapeSlackEntities(char);
+    if (out.length + piece.length > room) {
+      break;
+    }
+    out += piece;
+  }
+  return { text: markCut && budget >= ELLIPSIS.length ? `${out}${ELLIPSIS}` : out, cut: true };
+}
+
+/** Renders highlighted segments as mrkdwn within `budget` characters, bold for matches. */
+function segmentsToSlack(highlighted: HighlightedText, budget: number): string {
+  const room = budget - ELLIPSIS.length;
+  let out = highlighted.clippedStart ? ELLIPSIS : '';
+  for (const segment of highlighted.segments) {
+    if (!segment.highlighted) {
+      const fitted = escapeSlackWithin(segment.text, room - out.length, false);
+      out += fitted.text;
+      if (fitted.cut) {
+        return `${out}${ELLIPSIS}`;
+      }
+      continue;
+    }
+    // Slack only turns `*word*` bold when the asterisks touch the word.
+    const match = /^(\s*)(.*?)(\s*)$/s.exec(segment.text);
+    const lead = match?.[1] ?? '';
+    const core = match?.[2] ?? segment.text;
+    const trail = match?.[3] ?? '';
+    const fitted = escapeSlackWithin(
+      core,
+      room - out.length - lead.length - trail.length - 2,
+      false,
+    );
+    if (fitted.text !== '') {
+      out += `${lead}*${fitted.text}*${trail}`;
+    }
+    if (fitted.cut) {
+      return `${out}${ELLIPSIS}`;
+    }
+  }
+  return highlighted.clippedEnd ? `${out}${ELLIPSIS}` : out;
+}
+
+/** A link in Slack's `<url|text>` syntax needs `|` and `>` kept out of the URL. */
+function slackUrl(link: string): string {
+  return link
+    .replaceAll('|', '%7C')
+    .replaceAll('&', '&amp;')
+    .replaceAll('<', '%3C')
+    .replaceAll('>', '%3E');
+}
+
+/** Longest link put in a Slack message; longer ones are left out rather than broken. */
+const SLACK_LINK_MAX_CHARS = 1500;
+
+/**
+ * Renders an alert as a Slack incoming-webhook payload: a linked, bold
+ * headline; a context line with severity, watch, feed and time; the snippet
+ * as a quote with matched terms in bold; and the list of matched terms. Every
+ * text is at most {@link SLACK_TEXT_MAX_CHARS} characters. Link previews are
+ * off: the alert already says what the item is.
+ */
+export function renderSlackMessage(alert: Alert): SlackMessage {
+  const headline = headlineOf(alert);
+  const severity = severityLabel(alert.severity);
+  const blocks: SlackBlock[] = [];
+
+  const link = safeWebLink(alert.item.link);
+  const url = link === undefined ? undefined : slackUrl(link);
+  const rawLink = alert.item.link?.trim() ?? '';
+  let headlineText: string;
+  if (url !== undefined && url.length <= SLACK_LINK_MAX_CHARS) {
+    const room = SLACK_TEXT_MAX_CHARS - `*<${url}|>*`.length;
+    headlineText = `*<${url}|${escapeSlackWithin(headline, room).text}>*`;
+  } else if (url === undefined && rawLink !== '') {
+    const label = '*\nLink (not a web link): ';
+    const room = Math.floor((SLACK_TEXT_MAX_CHARS - label.length - 1) / 2);
+    const title = escapeSlackWithin(headline, room).text;
+    headlineText = `*${title}${label}${escapeSlackWithin(cleanOneLine(rawLink), room).text}`;
+  } else {
+    headlineText = `*${escapeSlackWithin(headline, SLACK_TEXT_MAX_CHARS - 2).text}*`;
+  }
+  blocks.push({ type: 'section', text: { type: 'mrkdwn', text: headlineText } });
+
+  const published = formatPublished(alert.item.published) ?? 'publication time unknown';
+  const context = [
+    `*${escapeSlackWithin(severity, 100).text}*`,
+    escapeSlackWithin(cleanOneLine(alert.watchName), 1000).text,
+    escapeSlackWithin(cleanOneLine(alert.item.feed), 1000).text,
+    published,
+  ].join(' · ');
+  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: context }] });
+
+  const snippet = snippetForAlert(alert);
+  if (snippet !== undefined) {
+    const quoted = `>${segmentsToSlack(snippet, SLACK_TEXT_MAX_CHARS - 1)}`;
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: quoted } });
+  }
+
+  const terms = summariseMatchedTerms(alert.matchedTerms);
+  const termTexts =
+    terms.length === 0
+      ? ['no term details']
+      : terms.map((t) => `*${escapeSlackWithin(t.term, 200).text}* (${t.fields.join(', ')})`);
+  const prefix = 'Matched: ';
+  blocks.push({
+    type: 'context',
+    elements: [
+      {
+        type: 'mrkdwn',
+        text: `${prefix}${fitList(termTexts, SLACK_TEXT_MAX_CHARS - prefix.length)}`,
+      },
+    ],
+  });
+
+  const fallback = escapeSlackWithin(
+    `[${severity}] ${cleanOneLine(alert.watchName)}: ${headline}`,
+    SLACK_TEXT_MAX_CHARS,
+  ).text;
+  return { text: fallback, blocks, unfurl_links: false, unfurl_media: false };
+}
+
+/** Joins already-escaped list items within `budget`, ending with `and N more` when cut. */
+function fitList(items: readonly string[], budget: number): string {
+  let out = '';
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i] ?? '';
+    const next = out === '' ? item : `${out}, ${item}`;
+    const rest = items.length - i - 1;
+    const reserve = rest > 0 ? `, and ${rest} more`.length : 0;
+    if (next.length + reserve > budget) {
+      return out === '' ? `${items.length} terms` : `${out}, and ${items.length - i} more`;
+    }
+    out = next;
+  }
+  return out;
+}
