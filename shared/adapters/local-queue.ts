@@ -1,0 +1,533 @@
+/**
+ * An in-process queue with the semantics of an SQS standard queue and its
+ * dead-letter queue, for the embedded stack: batches, a visibility timeout, a
+ * receive count per message, redrive to the dead letters after
+ * `maxReceiveCount` receives, and partial batch responses. It hands the same
+ * `SQSEvent` shapes to the same handlers Lambda would, and can persist itself
+ * to a JSON file so that queued messages and dead letters outlive the process.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { z } from 'zod';
+import { type Clock, type QueueSender, systemClock } from '../ports.ts';
+
+/**
+ * Sends a message straight to a dead-letter queue with the reason it cannot be
+ * processed (a poison message), so that it is kept for a person, not retried.
+ * `LocalQueue` and `SqsDeadLetterSender` implement it.
+ */
+export interface DeadLetterSender {
+  deadLetter(body: string, reason: string): Promise<void>;
+}
+
+/** Largest message body SQS accepts, in bytes; both queue implementations enforce it. */
+export const MAX_MESSAGE_BYTES = 256 * 1024;
+
+/** Thrown by `send` for a message whose JSON body is larger than `MAX_MESSAGE_BYTES`. */
+export class MessageTooLargeError extends Error {
+  constructor(
+    readonly queueName: string,
+    readonly bytes: number,
+  ) {
+    super(
+      `Message of ${bytes} bytes exceeds the ${MAX_MESSAGE_BYTES}-byte limit of queue ${queueName}`,
+    );
+    this.name = 'MessageTooLargeError';
+  }
+}
+
+/** Thrown by `redriveDeadLetters` when asked for dead letters the queue does not hold. */
+export class DeadLetterNotFoundError extends Error {
+  constructor(
+    readonly queueName: string,
+    readonly ids: string[],
+  ) {
+    super(`Queue ${queueName} has no dead letter with id ${ids.join(', ')}`);
+    this.name = 'DeadLetterNotFoundError';
+  }
+}
+
+/** Thrown when a persisted queue file cannot be read back; names the file. */
+export class QueueFileError extends Error {
+  constructor(
+    readonly file: string,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`Queue file ${file} is not valid: ${detail}`, options);
+    this.name = 'QueueFileError';
+  }
+}
+
+/**
+ * A batch item failure that may say why the item failed. Lambda reads only
+ * `itemIdentifier` and ignores the rest; the local queue records `reason` as
+ * the message's last error, shown if it ends up in the dead letters.
+ */
+export interface SQSBatchItemFailureWithReason extends SQSBatchItemFailure {
+  reason?: string;
+}
+
+/** The handler the queue delivers to: the same signature as an SQS Lambda handler. */
+export type LocalQueueHandler = (event: SQSEvent) => Promise<SQSBatchResponse>;
+
+/** Options of `LocalQueue.open`. */
+export interface LocalQueueOptions {
+  /** Queue name (`[A-Za-z0-9_-]`, as SQS allows); also the name of its file. */
+  name: string;
+  /** Persist to `<dataDir>/queues/<name>.json`; in memory only when absent. */
+  dataDir?: string;
+  /** How long a received message stays invisible before it can be received again. Default 30 s. */
+  visibilityTimeoutMs?: number;
+  /** Receives after which a failing message moves to the dead letters. Default 5. */
+  maxReceiveCount?: number;
+  clock?: Clock;
+  /** How `drain` waits for messages to become visible again; inject one that moves a test clock. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Region and account that appear in the event's ARN. */
+  region?: string;
+  accountId?: string;
+}
+
+/** Options of `drain`. */
+export interface DrainOptions {
+  /** Messages per event, 1 to 10 000 as for an SQS event source. Default 10. */
+  batchSize?: number;
+  /**
+   * Keep going until the queue is empty, sleeping until failed messages are
+   * visible again (each ends up processed or dead-lettered). By default `drain`
+   * stops when no message is visible, leaving failed ones queued for later.
+   */
+  waitForRetries?: boolean;
+}
+
+/** What one `drain` did. */
+export interface DrainReport {
+  batches: number;
+  /** Records delivered, counting a redelivered message each time. */
+  delivered: number;
+  succeeded: number;
+  failed: number;
+  deadLettered: number;
+}
+
+/** A message in the dead-letter queue. */
+export interface DeadLetter {
+  id: string;
+  body: string;
+  reason: string;
+  /** How many times the message had been received when it was dead-lettered. */
+  receiveCount: number;
+  /** When it was dead-lettered (ISO 8601). */
+  deadLetteredAt: string;
+  /** When it was first sent to the source queue (ISO 8601). */
+  sentAt: string;
+}
+
+/** Message counts, as SQS's ApproximateNumberOfMessages* attributes. */
+export interface QueueDepth {
+  /** Receivable now. */
+  visible: number;
+  /** Being processed, or failed and waiting out their visibility timeout. */
+  notVisible: number;
+  deadLetters: number;
+}
+
+const storedMessageSchema = z.object({
+  messageId: z.string(),
+  body: z.string(),
+  sentTimestamp: z.number(),
+  receiveCount: z.number().int().nonnegative(),
+  firstReceiveTimestamp: z.number().optional(),
+  visibleAt: z.number(),
+  inFlight: z.boolean(),
+  lastError: z.string().optional(),
+});
+
+const deadLetterSchema = z.object({
+  id: z.string(),
+  body: z.string(),
+  reason: z.string(),
+  receiveCount: z.number().int().nonnegative(),
+  deadLetteredAt: z.string(),
+  sentAt: z.string(),
+});
+
+const queueFileSchema = z.object({
+  version: z.literal(1),
+  messages: z.array(storedMessageSchema),
+  deadLetters: z.array(deadLetterSchema),
+});
+
+type StoredMessage = z.infer<typeof storedMessageSchema>;
+type QueueFile = z.infer<typeof queueFileSchema>;
+
+const QUEUE_NAME = /^[A-Za-z0-9_-]{1,80}$/;
+const MAX_BATCH_SIZE = 10_000;
+
+const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * An SQS-like standard queue living in this process. One process at a time
+ * should own a queue file: the file is rewritten from memory on every change.
+ */
+export class LocalQueue<T> implements QueueSender<T>, DeadLetterSender {
+  /** The ARN the events carry as `eventSourceARN`. */
+  readonly arn: string;
+  /** Where the queue is persisted, when it is. */
+  readonly file: string | undefined;
+
+  private readonly visibilityTimeoutMs: number;
+  private readonly maxReceiveCount: number;
+  private readonly clock: Clock;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly region: string;
+  private readonly accountId: string;
+  private messages: StoredMessage[] = [];
+  private deadLetters: DeadLetter[] = [];
+  private changes = 0;
+  private savedChanges = 0;
+  private saving: Promise<void> = Promise.resolve();
+
+  private constructor(
+    readonly name: string,
+    options: LocalQueueOptions,
+  ) {
+    this.file = options.dataDir ? join(options.dataDir, 'queues', `${name}.json`) : undefined;
+    this.visibilityTimeoutMs = options.visibilityTimeoutMs ?? 30_000;
+    this.maxReceiveCount = options.maxReceiveCount ?? 5;
+    this.clock = options.clock ?? systemClock;
+    this.sleep = options.sleep ?? realSleep;
+    this.region = options.region ?? 'us-east-1';
+    this.accountId = options.accountId ?? '000000000000';
+    this.arn = `arn:aws:sqs:${this.region}:${this.accountId}:${name}`;
+  }
+
+  /**
+   * Opens a queue, loading its file when `dataDir` is given. Messages that
+   * were being processed when the previous process ended are visible at once:
+   * nobody can still be working on them.
+   */
+  static async open<T>(options: LocalQueueOptions): Promise<LocalQueue<T>> {
+    if (!QUEUE_NAME.test(options.name)) {
+      throw new Error(
+        `Queue name "${options.name}" is not valid: use 1 to 80 letters, digits, - or _`,
+      );
+    }
+    if (options.maxReceiveCount !== undefined && options.maxReceiveCount < 1) {
+      throw new Error(`maxReceiveCount of queue ${options.name} must be at least 1`);
+    }
+    const queue = new LocalQueue<T>(options.name, options);
+    if (queue.file) {
+      const stored = await readQueueFile(queue.file);
+      const now = queue.now();
+      queue.messages = stored.messages.map((message) =>
+        message.inFlight ? { ...message, inFlight: false, visibleAt: now } : message,
+      );
+      queue.deadLetters = stored.deadLetters;
+    }
+    return queue;
+  }
+
+  /** Sends messages as JSON bodies, like SQS SendMessageBatch. */
+  async send(messages: T[]): Promise<void> {
+    const bodies = messages.map((message) => JSON.stringify(message));
+    for (const body of bodies) {
+      const bytes = Buffer.byteLength(body, 'utf8');
+      if (bytes > MAX_MESSAGE_BYTES) throw new MessageTooLargeError(this.name, bytes);
+    }
+    if (bodies.length === 0) return;
+    const now = this.now();
+    for (const body of bodies) this.messages.push(newMessage(body, now));
+    await this.save();
+  }
+
+  /** Moves a message body straight to the dead letters, with the reason a person will read. */
+  async deadLetter(body: string, reason: string): Promise<void> {
+    const now = this.now();
+    this.deadLetters.push({
+      id: randomUUID(),
+      body,
+      reason,
+      receiveCount: 0,
+      deadLetteredAt: new Date(now).toISOString(),
+      sentAt: new Date(now).toISOString(),
+    });
+    await this.save();
+  }
+
+  /**
+   * Delivers visible messages to `handler` in batches until none is visible
+   * (or, with `waitForRetries`, until the queue is empty). Honours partial
+   * batch responses; a handler that throws, or names a message not in the
+   * batch, fails the whole batch, as Lambda does.
+   */
+  async drain(handler: LocalQueueHandler, options: DrainOptions = {}): Promise<DrainReport> {
+    const batchSize = options.batchSize ?? 10;
+    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH_SIZE) {
+      throw new Error(`batchSize must be an integer from 1 to ${MAX_BATCH_SIZE}, got ${batchSize}`);
+    }
+    const report: DrainReport = {
+      batches: 0,
+      delivered: 0,
+      succeeded: 0,
+      failed: 0,
+      deadLettered: 0,
+    };
+    for (;;) {
+      const now = this.now();
+      const batch = this.receive(batchSize, now);
+      if (batch.length === 0) {
+        const nextVisibleAt = options.waitForRetries ? this.nextVisibleAt() : undefined;
+        if (nextVisibleAt === undefined) return report;
+        await this.sleep(Math.max(0, nextVisibleAt - now));
+        continue;
+      }
+      // Persist the receive before delivering, so that a message that crashes the process still counts it.
+      await this.save();
+      const failures = await this.deliver(handler, batch);
+      this.settle(batch, failures, report);
+      report.batches += 1;
+      report.delivered += batch.length;
+      await this.save();
+    }
+  }
+
+  /** The dead letters, oldest first. */
+  listDeadLetters(): DeadLetter[] {
+    return this.deadLetters.map((deadLetter) => ({ ...deadLetter }));
+  }
+
+  /**
+   * Moves dead letters (those with the given ids, else all) back to the queue
+   * as new messages with a receive count of zero. Resolves to how many moved.
+   */
+  async redriveDeadLetters(ids?: string[]): Promise<number> {
+    const wanted = ids ? new Set(ids) : undefined;
+    if (wanted) {
+      const known = new Set(this.deadLetters.map((deadLetter) => deadLetter.id));
+      const missing = [...wanted].filter((id) => !known.has(id));
+      if (missing.length > 0) throw new DeadLetterNotFoundError(this.name, missing);
+    }
+    const now = this.now();
+    const moving = this.deadLetters.filter((deadLetter) => !wanted || wanted.has(deadLetter.id));
+    this.deadLetters = this.deadLetters.filter((deadLetter) => !moving.includes(deadLetter));
+    for (const deadLetter of moving) this.messages.push(newMessage(deadLetter.body, now));
+    if (moving.length > 0) await this.save();
+    return moving.length;
+  }
+
+  depth(): QueueDepth {
+    const now = this.now();
+    const visible = this.messages.filter((message) => isVisible(message, now)).length;
+    return {
+      visible,
+      notVisible: this.messages.length - visible,
+      deadLetters: this.deadLetters.length,
+    };
+  }
+
+  private now(): number {
+    return this.clock.now().getTime();
+  }
+
+  private receive(
+    batchSize: number,
+    now: number,
+  ): Array<{ message: StoredMessage; record: SQSRecord }> {
+    const batch: Array<{ message: StoredMessage; record: SQSRecord }> = [];
+    for (const message of this.messages) {
+      if (batch.length >= batchSize) break;
+      if (!isVisible(message, now)) continue;
+      message.receiveCount += 1;
+      message.firstReceiveTimestamp ??= now;
+      message.visibleAt = now + this.visibilityTimeoutMs;
+      message.inFlight = true;
+      batch.push({ message, record: this.toRecord(message) });
+    }
+    return batch;
+  }
+
+  private toRecord(message: StoredMessage): SQSRecord {
+    return {
+      messageId: message.messageId,
+      receiptHandle: randomUUID(),
+      body: message.body,
+      attributes: {
+        ApproximateReceiveCount: String(message.receiveCount),
+        SentTimestamp: String(message.sentTimestamp),
+        SenderId: this.accountId,
+        ApproximateFirstReceiveTimestamp: String(
+          message.firstReceiveTimestamp ?? message.sentTimestamp,
+        ),
+      },
+      messageAttributes: {},
+      md5OfBody: createHash('md5').update(message.body, 'utf8').digest('hex'),
+      eventSource: 'aws:sqs',
+      eventSourceARN: this.arn,
+      awsRegion: this.region,
+    };
+  }
+
+  /** Runs the handler and returns the failed message ids, each with its reason when known. */
+  private async deliver(
+    handler: LocalQueueHandler,
+    batch: Array<{ message: StoredMessage; record: SQSRecord }>,
+  ): Promise<Map<string, string | undefined>> {
+    const ids = batch.map(({ message }) => message.messageId);
+    const failAll = (reason: string) => new Map(ids.map((id) => [id, reason]));
+    let response: SQSBatchResponse | undefined;
+    try {
+      response = await handler({ Records: batch.map(({ record }) => record) });
+    } catch (error) {
+      return failAll(`handler threw: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    const failures = new Map<string, string | undefined>();
+    for (const failure of (response?.batchItemFailures ?? []) as SQSBatchItemFailureWithReason[]) {
+      if (!ids.includes(failure.itemIdentifier)) {
+        return failAll(
+          `batch response names itemIdentifier "${failure.itemIdentifier}", which is not in the batch`,
+        );
+      }
+      failures.set(
+        failure.itemIdentifier,
+        typeof failure.reason === 'string' ? failure.reason : undefined,
+      );
+    }
+    return failures;
+  }
+
+  private settle(
+    batch: Array<{ message: StoredMessage; record: SQSRecord }>,
+    failures: Map<string, string | undefined>,
+    report: DrainReport,
+  ): void {
+    const now = this.now();
+    const done = new Set<StoredMessage>();
+    for (const { message } of batch) {
+      message.inFlight = false;
+      if (!failures.has(message.messageId)) {
+        done.add(message);
+        report.succeeded += 1;
+        continue;
+      }
+      report.failed += 1;
+      const reason = failures.get(message.messageId);
+      if (reason !== undefined) message.lastError = reason;
+      // SQS moves the message when it would be received once more; moving it now has the same end.
+      if (message.receiveCount >= this.maxReceiveCount) {
+        done.add(message);
+        report.deadLettered += 1;
+        this.deadLetters.push({
+          id: message.messageId,
+          body: message.body,
+          reason:
+            `exceeded maxReceiveCount (${this.maxReceiveCount})` +
+            (message.lastError ? `; last error: ${message.lastError}` : ''),
+          receiveCount: message.receiveCount,
+          deadLetteredAt: new Date(now).toISOString(),
+          sentAt: new Date(message.sentTimestamp).toISOString(),
+        });
+      }
+    }
+    this.messages = this.messages.filter((message) => !done.has(message));
+  }
+
+  private nextVisibleAt(): number | undefined {
+    let next: number | undefined;
+    for (const message of this.messages) {
+      if (!message.inFlight && (next === undefined || message.visibleAt < next)) {
+        next = message.visibleAt;
+      }
+    }
+    return next;
+  }
+
+  /**
+   * Writes the current state to the file. Writes run one after another, and a
+   * write queued behind another is skipped when that one already saved its changes.
+   */
+  private save(): Promise<void> {
+    this.changes += 1;
+    const file = this.file;
+    if (!file) return Promise.resolve();
+    const wanted = this.changes;
+    const write = async (): Promise<void> => {
+      if (this.savedChanges >= wanted) return;
+      const changes = this.changes;
+      const content: QueueFile = {
+        version: 1,
+        messages: this.messages,
+        deadLetters: this.deadLetters,
+      };
+      await writeFileAtomically(file, JSON.stringify(content, null, 2));
+      this.savedChanges = changes;
+    };
+    // A failed write rejects for its caller; the next save must still run and retry.
+    this.saving = this.saving.then(write, write);
+    return this.saving;
+  }
+}
+
+function newMessage(body: string, now: number): StoredMessage {
+  return {
+    messageId: randomUUID(),
+    body,
+    sentTimestamp: now,
+    receiveCount: 0,
+    visibleAt: now,
+    inFlight: false,
+  };
+}
+
+function isVisible(message: StoredMessage, now: number): boolean {
+  return !message.inFlight && message.visibleAt <= now;
+}
+
+async function readQueueFile(file: string): Promise<QueueFile> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      return { version: 1, messages: [], deadLetters: [] };
+    }
+    throw error;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new QueueFileError(file, 'not JSON', { cause: error });
+  }
+  const parsed = queueFileSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new QueueFileError(
+      file,
+      issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'unexpected content',
+    );
+  }
+  return parsed.data;
+}
+
+/** Writes to a temporary file, flushes it and renames it over the target, so readers never see half a file. */
+async function writeFileAtomically(file: string, content: string): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  const temporary = `${file}.${process.pid}.${randomUUID()}.tmp`;
+  try {
+    const handle = await open(temporary, 'w');
+    try {
+      await handle.writeFile(content, 'utf8');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temporary, file);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
+}

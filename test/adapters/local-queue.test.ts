@@ -1,0 +1,360 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  DeadLetterNotFoundError,
+  LocalQueue,
+  type LocalQueueOptions,
+  MAX_MESSAGE_BYTES,
+  MessageTooLargeError,
+  QueueFileError,
+  type SQSBatchItemFailureWithReason,
+} from '../../shared/adapters/local-queue.ts';
+
+interface Job {
+  n: number;
+}
+
+const VISIBILITY_MS = 30_000;
+
+/** A clock that only moves when the queue sleeps or the test says so. */
+function testTime() {
+  let now = Date.parse('2025-03-01T10:00:00Z');
+  return {
+    clock: { now: () => new Date(now) },
+    sleep: async (ms: number) => {
+      now += ms;
+    },
+    advance: (ms: number) => {
+      now += ms;
+    },
+  };
+}
+
+function openQueue(options: Partial<LocalQueueOptions> = {}, time = testTime()) {
+  return LocalQueue.open<Job>({
+    name: 'items',
+    visibilityTimeoutMs: VISIBILITY_MS,
+    maxReceiveCount: 3,
+    clock: time.clock,
+    sleep: time.sleep,
+    ...options,
+  });
+}
+
+/** A handler that records what it received and fails the messages `fail` picks. */
+function recordingHandler(fail: (job: Job) => string | undefined = () => undefined) {
+  const received: Array<{ job: Job; receiveCount: number }> = [];
+  const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
+    const batchItemFailures: SQSBatchItemFailureWithReason[] = [];
+    for (const record of event.Records) {
+      const job = JSON.parse(record.body) as Job;
+      received.push({ job, receiveCount: Number(record.attributes.ApproximateReceiveCount) });
+      const reason = fail(job);
+      if (reason !== undefined)
+        batchItemFailures.push({ itemIdentifier: record.messageId, reason });
+    }
+    return { batchItemFailures };
+  };
+  return { handler, received };
+}
+
+describe('LocalQueue', () => {
+  let dataDir: string;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'wirewatch-queue-'));
+  });
+
+  afterAll(async () => {
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('delivers real SQSEvent records', async () => {
+    const queue = await openQueue({ region: 'eu-west-1', accountId: '123456789012' });
+    await queue.send([{ n: 1 }]);
+    let event: SQSEvent | undefined;
+
+    await queue.drain(async (received) => {
+      event = received;
+      return { batchItemFailures: [] };
+    });
+
+    const record = event?.Records[0];
+    expect(event?.Records).toHaveLength(1);
+    expect(record).toMatchObject({
+      body: '{"n":1}',
+      eventSource: 'aws:sqs',
+      eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:items',
+      awsRegion: 'eu-west-1',
+      messageAttributes: {},
+      md5OfBody: createHash('md5').update('{"n":1}').digest('hex'),
+      attributes: {
+        ApproximateReceiveCount: '1',
+        SentTimestamp: String(Date.parse('2025-03-01T10:00:00Z')),
+        ApproximateFirstReceiveTimestamp: String(Date.parse('2025-03-01T10:00:00Z')),
+        SenderId: '123456789012',
+      },
+    });
+    expect(record?.messageId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(record?.receiptHandle).toBeTruthy();
+  });
+
+  it('delivers in batches of at most batchSize', async () => {
+    const queue = await openQueue();
+    await queue.send(Array.from({ length: 25 }, (_, n) => ({ n })));
+    const sizes: number[] = [];
+
+    const report = await queue.drain(
+      async (event) => {
+        sizes.push(event.Records.length);
+        return { batchItemFailures: [] };
+      },
+      { batchSize: 10 },
+    );
+
+    expect(sizes).toEqual([10, 10, 5]);
+    expect(report).toMatchObject({ batches: 3, delivered: 25, succeeded: 25, failed: 0 });
+    expect(queue.depth()).toEqual({ visible: 0, notVisible: 0, deadLetters: 0 });
+  });
+
+  it('redelivers only the failed message of a partial batch failure, after the visibility timeout', async () => {
+    const time = testTime();
+    const queue = await openQueue({}, time);
+    await queue.send([{ n: 1 }, { n: 2 }, { n: 3 }]);
+    let failNext = true;
+    const { handler, received } = recordingHandler((job) => {
+      if (job.n !== 2 || !failNext) return undefined;
+      failNext = false;
+      return 'SMTP 421';
+    });
+
+    await queue.drain(handler);
+    const afterFirstDrain = queue.depth();
+    time.advance(VISIBILITY_MS);
+    await queue.drain(handler);
+
+    expect(afterFirstDrain).toEqual({ visible: 0, notVisible: 1, deadLetters: 0 });
+    expect(received).toEqual([
+      { job: { n: 1 }, receiveCount: 1 },
+      { job: { n: 2 }, receiveCount: 1 },
+      { job: { n: 3 }, receiveCount: 1 },
+      { job: { n: 2 }, receiveCount: 2 },
+    ]);
+    expect(queue.depth()).toEqual({ visible: 0, notVisible: 0, deadLetters: 0 });
+  });
+
+  it('redelivers the whole batch when the handler throws', async () => {
+    const queue = await openQueue();
+    await queue.send([{ n: 1 }, { n: 2 }]);
+    let calls = 0;
+    const received: number[][] = [];
+
+    await queue.drain(
+      async (event) => {
+        calls += 1;
+        received.push(event.Records.map((record) => (JSON.parse(record.body) as Job).n));
+        if (calls === 1) throw new Error('table unavailable');
+        return { batchItemFailures: [] };
+      },
+      { waitForRetries: true },
+    );
+
+    expect(received).toEqual([
+      [1, 2],
+      [1, 2],
+    ]);
+    expect(queue.depth()).toEqual({ visible: 0, notVisible: 0, deadLetters: 0 });
+  });
+
+  it('fails the whole batch when the response names a message not in the batch', async () => {
+    const queue = await openQueue();
+    await queue.send([{ n: 1 }, { n: 2 }]);
+
+    const report = await queue.drain(async () => ({
+      batchItemFailures: [{ itemIdentifier: 'not-a-message-id' }],
+    }));
+
+    expect(report).toMatchObject({ succeeded: 0, failed: 2 });
+    expect(queue.depth().notVisible).toBe(2);
+  });
+
+  it('moves a message to the dead letters after maxReceiveCount receives, with the last error', async () => {
+    const queue = await openQueue({ maxReceiveCount: 3 });
+    await queue.send([{ n: 1 }, { n: 2 }]);
+    const { handler, received } = recordingHandler((job) =>
+      job.n === 2 ? 'rule set failed to compile' : undefined,
+    );
+
+    const report = await queue.drain(handler, { waitForRetries: true });
+    const deadLetters = queue.listDeadLetters();
+
+    expect(received.filter(({ job }) => job.n === 2).map((r) => r.receiveCount)).toEqual([1, 2, 3]);
+    expect(report.deadLettered).toBe(1);
+    expect(deadLetters).toHaveLength(1);
+    expect(deadLetters[0]).toMatchObject({
+      body: '{"n":2}',
+      receiveCount: 3,
+      reason: 'exceeded maxReceiveCount (3); last error: rule set failed to compile',
+      sentAt: '2025-03-01T10:00:00.000Z',
+    });
+    expect(queue.depth()).toEqual({ visible: 0, notVisible: 0, deadLetters: 1 });
+  });
+
+  it('records the thrown error as the reason when a throwing handler exhausts the receives', async () => {
+    const queue = await openQueue({ maxReceiveCount: 2 });
+    await queue.send([{ n: 1 }]);
+
+    await queue.drain(
+      async () => {
+        throw new Error('connection refused');
+      },
+      { waitForRetries: true },
+    );
+
+    expect(queue.listDeadLetters()[0]?.reason).toBe(
+      'exceeded maxReceiveCount (2); last error: handler threw: connection refused',
+    );
+  });
+
+  it('keeps failed messages queued when not waiting for retries', async () => {
+    const queue = await openQueue({ maxReceiveCount: 3 });
+    await queue.send([{ n: 1 }]);
+    const { handler } = recordingHandler(() => 'SMTP unreachable');
+
+    const report = await queue.drain(handler);
+
+    expect(report).toMatchObject({ batches: 1, failed: 1, deadLettered: 0 });
+    expect(queue.depth()).toEqual({ visible: 0, notVisible: 1, deadLetters: 0 });
+  });
+
+  it('lets a consumer send a poison message straight to the dead letters with its reason', async () => {
+    const queue = await openQueue();
+    await queue.send([{ n: 1 }]);
+
+    await queue.drain(async (event) => {
+      for (const record of event.Records) {
+        await queue.deadLetter(record.body, 'body is not a valid Alert: missing storyId');
+      }
+      return { batchItemFailures: [] };
+    });
+
+    expect(queue.listDeadLetters()).toEqual([
+      expect.objectContaining({
+        body: '{"n":1}',
+        reason: 'body is not a valid Alert: missing storyId',
+        receiveCount: 0,
+        deadLetteredAt: '2025-03-01T10:00:00.000Z',
+      }),
+    ]);
+    expect(queue.depth()).toEqual({ visible: 0, notVisible: 0, deadLetters: 1 });
+  });
+
+  it('redrives chosen dead letters back to the queue with a fresh receive count', async () => {
+    const queue = await openQueue();
+    await queue.deadLetter('{"n":1}', 'poison');
+    await queue.deadLetter('{"n":2}', 'poison');
+    const [first] = queue.listDeadLetters();
+    if (!first) throw new Error('expected a dead letter');
+
+    const moved = await queue.redriveDeadLetters([first.id]);
+    const { handler, received } = recordingHandler();
+    await queue.drain(handler);
+
+    expect(moved).toBe(1);
+    expect(received).toEqual([{ job: { n: 1 }, receiveCount: 1 }]);
+    expect(queue.listDeadLetters().map((deadLetter) => deadLetter.body)).toEqual(['{"n":2}']);
+  });
+
+  it('redrives every dead letter when no id is given', async () => {
+    const queue = await openQueue();
+    await queue.deadLetter('{"n":1}', 'poison');
+    await queue.deadLetter('{"n":2}', 'poison');
+
+    const moved = await queue.redriveDeadLetters();
+
+    expect(moved).toBe(2);
+    expect(queue.depth()).toEqual({ visible: 2, notVisible: 0, deadLetters: 0 });
+  });
+
+  it('refuses to redrive an unknown dead letter and moves nothing', async () => {
+    const queue = await openQueue();
+    await queue.deadLetter('{"n":1}', 'poison');
+    const [known] = queue.listDeadLetters();
+
+    const attempt = queue.redriveDeadLetters([known?.id ?? '', 'no-such-id']);
+
+    await expect(attempt).rejects.toBeInstanceOf(DeadLetterNotFoundError);
+    expect(queue.depth().deadLetters).toBe(1);
+  });
+
+  it('rejects a message larger than SQS accepts', async () => {
+    const queue = await LocalQueue.open<string>({ name: 'big' });
+
+    const attempt = queue.send(['x'.repeat(MAX_MESSAGE_BYTES)]);
+
+    await expect(attempt).rejects.toBeInstanceOf(MessageTooLargeError);
+    expect(queue.depth().visible).toBe(0);
+  });
+
+  it('keeps pending messages and dead letters across instances on the same data directory', async () => {
+    const time = testTime();
+    const options = { name: 'alerts', dataDir };
+    const first = await openQueue(options, time);
+    await first.send([{ n: 1 }, { n: 2 }]);
+    await first.deadLetter('{"n":0}', 'poison');
+    await first.drain(recordingHandler((job) => (job.n === 1 ? 'SMTP down' : undefined)).handler);
+
+    const second = await openQueue(options, time);
+    const depthBeforeTimeout = second.depth();
+    time.advance(VISIBILITY_MS);
+    const { handler, received } = recordingHandler();
+    await second.drain(handler);
+
+    expect(depthBeforeTimeout).toEqual({ visible: 0, notVisible: 1, deadLetters: 1 });
+    expect(received).toEqual([{ job: { n: 1 }, receiveCount: 2 }]);
+    expect(second.listDeadLetters()).toMatchObject([{ body: '{"n":0}', reason: 'poison' }]);
+    const third = await openQueue(options, time);
+    expect(third.depth()).toEqual({ visible: 0, notVisible: 0, deadLetters: 1 });
+  });
+
+  it('makes messages that were in flight when the process died visible to the next instance', async () => {
+    const time = testTime();
+    const options = { name: 'crashed', dataDir };
+    const first = await openQueue(options, time);
+    await first.send([{ n: 1 }]);
+    let next: LocalQueue<Job> | undefined;
+
+    await first.drain(async () => {
+      // The handler is still running when another process opens the file: as after a crash.
+      next = await openQueue(options, time);
+      return { batchItemFailures: [] };
+    });
+
+    expect(next?.depth()).toEqual({ visible: 1, notVisible: 0, deadLetters: 0 });
+  });
+
+  it('writes the queue as JSON under <dataDir>/queues/<name>.json', async () => {
+    const queue = await openQueue({ name: 'on-disk', dataDir });
+
+    await queue.send([{ n: 7 }]);
+
+    const stored = JSON.parse(await readFile(join(dataDir, 'queues', 'on-disk.json'), 'utf8'));
+    expect(stored).toMatchObject({ version: 1, messages: [{ body: '{"n":7}' }], deadLetters: [] });
+  });
+
+  it('names the file when a queue file is damaged', async () => {
+    const queue = await openQueue({ name: 'damaged', dataDir });
+    await queue.send([{ n: 1 }]);
+    const file = join(dataDir, 'queues', 'damaged.json');
+    await writeFile(file, '{"version":1,"messages":');
+
+    const attempt = openQueue({ name: 'damaged', dataDir });
+
+    await expect(attempt).rejects.toBeInstanceOf(QueueFileError);
+    await expect(attempt).rejects.toThrow(file);
+  });
+});
