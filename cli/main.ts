@@ -1,8 +1,12 @@
+/** The `wirewatch` command. */
 import { Command } from 'commander';
+import { registerRulesCommands } from './commands/rules.ts';
 
 const program = new Command()
   .name('wirewatch')
   .description('Alerting pipeline for wire and news feeds')
   .showHelpAfterError();
+
+registerRulesCommands(program);
 
 await program.parseAsync(process.argv);
