@@ -319,6 +319,7 @@ export class LocalQueue<T> implements QueueSender<T>, DeadLetterSender {
     return moving.length;
   }
 
+  /** How many messages are visible, not visible and dead-lettered now. */
   depth(): QueueDepth {
     const now = this.now();
     const visible = this.messages.filter((message) => isVisible(message, now)).length;
