@@ -1,3 +1,5 @@
+import type { AddressInfo } from 'node:net';
+import net from 'node:net';
 import type { Alert, Item, MatchedTerm } from '../../shared/ports.ts';
 
 /** Where `word` first occurs in the alert's title or summary, as a matched term. */
@@ -55,4 +57,15 @@ export function controlCharactersIn(text: string): number[] {
   return [...text]
     .map((char) => char.charCodeAt(0))
     .filter((code) => code !== 0x0a && (code < 0x20 || (code >= 0x7f && code <= 0x9f)));
+}
+
+/** A port nothing listens on: bound once by us, then released. */
+export async function closedPort(): Promise<number> {
+  const probe = net.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve, reject) =>
+    probe.close((error) => (error ? reject(error) : resolve())),
+  );
+  return port;
 }

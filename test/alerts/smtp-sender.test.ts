@@ -1,5 +1,4 @@
 import type { AddressInfo } from 'node:net';
-import net from 'node:net';
 import { type ParsedMail, simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -9,23 +8,12 @@ import {
   type SmtpSender,
 } from '../../shared/adapters/smtp-sender.ts';
 import { DeliveryError } from '../../shared/alerts/delivery-error.ts';
-import { makeAlert, termAt } from './alert-fixture.ts';
+import { closedPort, makeAlert, termAt } from './alert-fixture.ts';
 
 const FROM = 'wirewatch <alerts@wirewatch.example>';
 
 function smtpReply(code: number, message: string): Error {
   return Object.assign(new Error(message), { responseCode: code });
-}
-
-/** A port nothing listens on: bound once by us, then released. */
-async function closedPort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve, reject) =>
-    probe.close((error) => (error ? reject(error) : resolve())),
-  );
-  return port;
 }
 
 describe('SMTP sender', () => {
