@@ -4,6 +4,8 @@
  * embedded stack; tests hand in the embedded ones, never module mocks.
  */
 import type { Item } from './feeds/item.ts';
+import type { Matcher } from './rules/matcher.ts';
+import type { Watch } from './rules/watch.ts';
 
 /** Source of the current time, so that TTLs and back-off can be tested. */
 export interface Clock {
@@ -50,11 +52,17 @@ export interface SeenItemsStore {
   markSeen(feedId: string, itemId: string, expiresAt: Date): Promise<boolean>;
 }
 
-/** Identifies one alert: what the ledger holds one record of. */
+/**
+ * Identifies one delivery of one alert: what the ledger holds one record of.
+ * The channel is part of the key so that when one of a subscriber's channels
+ * fails, a retry re-sends only that channel.
+ */
 export interface AlertKey {
   subscriberId: string;
   watchId: string;
   storyId: string;
+  /** Index-qualified channel name, e.g. `email:0`, `slack:1`. */
+  channel: string;
 }
 
 export type ClaimResult =
@@ -107,6 +115,37 @@ export interface SubscriptionStore {
 export interface QueueSender<T> {
   send(messages: T[]): Promise<void>;
 }
+
+/**
+ * Sends a message straight to a dead-letter queue with the reason it cannot be
+ * processed (a poison message), so that it is kept for a person, not retried.
+ */
+export interface DeadLetterSender {
+  deadLetter(body: string, reason: string): Promise<void>;
+}
+
+/** The compiled rule set the classifier runs, and the version it came from. */
+export interface RuleSet {
+  matcher: Matcher;
+  watches: ReadonlyMap<string, Watch>;
+  /** Identifies the rule set's content (a version number or a content hash). */
+  version: string;
+}
+
+/** Where the classifier gets the current rule set: the watch file locally, a table when deployed. */
+export interface WatchSource {
+  current(): Promise<RuleSet>;
+}
+
+/** Structured logging: a message and fields; JSON lines on AWS, readable lines locally. */
+export interface Logger {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** A logger that drops everything, for callers that do not care. */
+export const silentLogger: Logger = { info() {}, warn() {}, error() {} };
 
 /** A rendered alert ready for one channel, and what a channel needs to send it. */
 export interface AlertSender {

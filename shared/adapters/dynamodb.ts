@@ -227,7 +227,7 @@ export class ClaimLostError extends Error {
   ) {
     super(
       `${operation} failed: the claim on alert (subscriber ${key.subscriberId}, watch ${key.watchId}, ` +
-        `story ${key.storyId}) is no longer held by this token (lease taken over, released or expired)`,
+        `story ${key.storyId}, channel ${key.channel}) is no longer held by this token (lease taken over, released or expired)`,
     );
     this.name = 'ClaimLostError';
   }
@@ -237,8 +237,8 @@ export class ClaimLostError extends Error {
  * Sort key of an alert within its subscriber's partition. Each part is
  * URI-encoded so that a `#` inside an id cannot make two keys collide.
  */
-export function alertSortKey(key: Pick<AlertKey, 'watchId' | 'storyId'>): string {
-  return `${encodeURIComponent(key.watchId)}#${encodeURIComponent(key.storyId)}`;
+export function alertSortKey(key: Pick<AlertKey, 'watchId' | 'storyId' | 'channel'>): string {
+  return [key.watchId, key.storyId, key.channel].map(encodeURIComponent).join('#');
 }
 
 /** How many times `claim` re-reads and retries when the record changes under it. */

@@ -11,16 +11,9 @@ import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
-import { type Clock, type QueueSender, systemClock } from '../ports.ts';
+import { type Clock, type DeadLetterSender, type QueueSender, systemClock } from '../ports.ts';
 
-/**
- * Sends a message straight to a dead-letter queue with the reason it cannot be
- * processed (a poison message), so that it is kept for a person, not retried.
- * `LocalQueue` and `SqsDeadLetterSender` implement it.
- */
-export interface DeadLetterSender {
-  deadLetter(body: string, reason: string): Promise<void>;
-}
+export type { DeadLetterSender };
 
 /** Largest message body SQS accepts, in bytes; both queue implementations enforce it. */
 export const MAX_MESSAGE_BYTES = 256 * 1024;

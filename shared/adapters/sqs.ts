@@ -10,8 +10,8 @@ import {
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { QueueSender } from '../ports.ts';
-import { type DeadLetterSender, MAX_MESSAGE_BYTES, MessageTooLargeError } from './local-queue.ts';
+import type { DeadLetterSender, QueueSender } from '../ports.ts';
+import { MAX_MESSAGE_BYTES, MessageTooLargeError } from './local-queue.ts';
 
 /** SendMessageBatch accepts at most this many entries. */
 const MAX_BATCH_ENTRIES = 10;

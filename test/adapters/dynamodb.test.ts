@@ -33,7 +33,12 @@ let keySequence = 0;
 /** A fresh alert key per test, so tests sharing one embedded instance never collide. */
 function newAlertKey(): AlertKey {
   keySequence += 1;
-  return { subscriberId: 'analyst-1', watchId: 'dprk-troops', storyId: `story-${keySequence}` };
+  return {
+    subscriberId: 'analyst-1',
+    watchId: 'dprk-troops',
+    storyId: `story-${keySequence}`,
+    channel: 'outbox:0',
+  };
 }
 
 describe('DynamoDB adapter on the embedded DynamoDB', () => {
@@ -264,10 +269,14 @@ describe('DynamoDB adapter on the embedded DynamoDB', () => {
       const clock = manualClock('2025-03-01T10:00:00Z');
       const ledger = newLedger(clock);
       const expiresAt = new Date(clock.now().getTime() + DAY_MS);
-      await ledger.claim({ subscriberId: 's', watchId: 'a#b', storyId: 'c' }, leaseMs, expiresAt);
+      await ledger.claim(
+        { subscriberId: 's', watchId: 'a#b', storyId: 'c', channel: 'outbox:0' },
+        leaseMs,
+        expiresAt,
+      );
 
       const other = await ledger.claim(
-        { subscriberId: 's', watchId: 'a', storyId: 'b#c' },
+        { subscriberId: 's', watchId: 'a', storyId: 'b#c', channel: 'outbox:0' },
         leaseMs,
         expiresAt,
       );
@@ -322,7 +331,12 @@ describe('embedded DynamoDB with a data directory', () => {
   it('keeps seen items, ledger records and feed state across a stop and a start', async () => {
     const clock = manualClock('2025-03-01T10:00:00Z');
     const expiresAt = new Date(clock.now().getTime() + DAY_MS);
-    const key: AlertKey = { subscriberId: 'ops', watchId: 'patriot', storyId: 'story-p' };
+    const key: AlertKey = {
+      subscriberId: 'ops',
+      watchId: 'patriot',
+      storyId: 'story-p',
+      channel: 'outbox:0',
+    };
     const first = await startEmbeddedDynamo({ dataDir });
     try {
       const ledger = new DynamoAlertLedger(

@@ -1,0 +1,312 @@
+/**
+ * The config file (`wirewatch.yaml`): feeds, the watch file, subscribers and
+ * delivery settings. Parsed once with a schema; every problem names the key
+ * and its line. Secrets are never in the file: a secret setting is written
+ * `env:NAME` and read from the environment.
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { isMap, isNode, isScalar, LineCounter, parseDocument } from 'yaml';
+import { z } from 'zod';
+
+const ID = /^[a-z0-9]+(?:[-_][a-z0-9]+)*$/;
+const ENV_REF = /^env:([A-Z_][A-Z0-9_]*)$/;
+const DURATION = /^(\d+)\s*(s|m|h|d)$/;
+
+const id = (what: string) =>
+  z.string().regex(ID, `${what} must be lower-case letters, digits and dashes (kebab-case)`);
+
+/** `90s`, `5m`, `2h`, `1d` or a number of seconds. */
+const Duration = z.union([
+  z.number().int().positive(),
+  z.string().regex(DURATION, 'a duration is a number with s, m, h or d, e.g. 5m'),
+]);
+
+const SecretRef = z
+  .string()
+  .regex(
+    ENV_REF,
+    'secrets are not written in the config file: write env:VARIABLE_NAME and set the variable',
+  );
+
+const Channel = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('console') }).strict(),
+  z.object({ type: z.literal('outbox') }).strict(),
+  z.object({ type: z.literal('email'), to: z.email('to: must be an email address') }).strict(),
+  z.object({ type: z.literal('slack'), webhookUrl: SecretRef }).strict(),
+]);
+
+const Feed = z
+  .object({
+    id: id('feed id'),
+    url: z
+      .string()
+      .refine(
+        (u) => u.startsWith('local:') || /^https?:\/\/[^\s]+$/i.test(u),
+        'url must be an http(s) URL, or local:<file> for a file served by the local runner',
+      ),
+    interval: Duration.optional(),
+    tags: z.array(z.string()).optional(),
+  })
+  .strict();
+
+const Subscriber = z
+  .object({
+    id: id('subscriber id'),
+    name: z.string().optional(),
+    watches: z.array(z.string()).min(1, 'a subscriber follows at least one watch'),
+    channels: z.array(Channel).min(1, 'a subscriber needs at least one channel'),
+  })
+  .strict();
+
+const ConfigSchema = z
+  .object({
+    watches: z.string().default('watches.yaml'),
+    localFeeds: z.object({ dir: z.string() }).strict().optional(),
+    defaultInterval: Duration.default('5m'),
+    feeds: z.array(Feed).min(1, 'configure at least one feed'),
+    subscribers: z.array(Subscriber).default([]),
+    email: z
+      .object({
+        from: z.string().default('wirewatch <wirewatch@localhost>'),
+        smtp: z
+          .object({
+            host: z.union([z.string(), SecretRef]),
+            port: z.number().int().positive().default(587),
+            secure: z.boolean().default(false),
+            user: SecretRef.optional(),
+            password: SecretRef.optional(),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .default({ from: 'wirewatch <wirewatch@localhost>' }),
+  })
+  .strict();
+
+export type RawConfig = z.infer<typeof ConfigSchema>;
+
+export interface FeedConfig {
+  id: string;
+  url: string;
+  intervalSeconds: number;
+  tags: string[];
+}
+
+export interface SmtpConfig {
+  host: string;
+  port: number;
+  secure: boolean;
+  auth?: { user: string; pass: string };
+}
+
+/** Channels with secrets resolved; `undefined` settings fall back to the outbox. */
+export type ResolvedChannel =
+  | { type: 'console' }
+  | { type: 'outbox' }
+  | { type: 'email'; to: string }
+  | { type: 'slack'; webhookUrl?: string; secretName: string };
+
+export interface SubscriberConfig {
+  id: string;
+  name?: string;
+  watches: string[];
+  channels: ResolvedChannel[];
+}
+
+export interface Config {
+  /** Absolute path of the config file. */
+  path: string;
+  /** Absolute path of the watch file. */
+  watchFile: string;
+  /** Absolute directory served over local HTTP for `local:` feed URLs. */
+  localFeedsDir?: string;
+  feeds: FeedConfig[];
+  subscribers: SubscriberConfig[];
+  email: { from: string; smtp?: SmtpConfig };
+  /** Things worth telling the user (a secret variable not set, so the outbox is used). */
+  notices: string[];
+}
+
+/** A config file problem: `path:line:column: key: message`. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid config:\n${problems.join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export async function loadConfig(
+  path: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Config> {
+  const absolute = resolve(path);
+  let text: string;
+  try {
+    text = await readFile(absolute, 'utf8');
+  } catch (error) {
+    throw new ConfigError([
+      `${path}: cannot read config file (${(error as NodeJS.ErrnoException).code ?? error})`,
+    ]);
+  }
+  return parseConfig(text, absolute, env);
+}
+
+/** Parses config text; `path` is used for messages and to resolve relative paths. */
+export function parseConfig(
+  text: string,
+  path: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Config {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true });
+  const where = (offset: number): string => {
+    const { line, col } = lineCounter.linePos(offset);
+    return `${path}:${line}:${col}`;
+  };
+  if (doc.errors.length > 0) {
+    throw new ConfigError(doc.errors.map((e) => `${where(e.pos[0])}: ${e.message.split('\n')[0]}`));
+  }
+  const result = ConfigSchema.safeParse(doc.toJS());
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((issue) => {
+        const keyPath = issue.path.map(String);
+        const keys = issue.path as (string | number)[];
+        const node =
+          issue.code === 'unrecognized_keys' && issue.keys[0] !== undefined
+            ? keyNode(doc, keys, issue.keys[0])
+            : locate(doc, keys);
+        const at = node?.range ? where(node.range[0]) : `${path}:1:1`;
+        return `${at}: ${keyPath.join('.') || '(top level)'}: ${issueMessage(issue)}`;
+      }),
+    );
+  }
+  const raw = result.data;
+  const problems: string[] = [];
+  const keyAt = (keys: (string | number)[]): string => {
+    const node = locate(doc, keys);
+    return node?.range ? where(node.range[0]) : path;
+  };
+  duplicates(raw.feeds.map((f) => f.id)).forEach((i) => {
+    problems.push(
+      `${keyAt(['feeds', i, 'id'])}: feeds.${i}.id: duplicate feed id "${raw.feeds[i]?.id}"`,
+    );
+  });
+  duplicates(raw.subscribers.map((s) => s.id)).forEach((i) => {
+    problems.push(
+      `${keyAt(['subscribers', i, 'id'])}: subscribers.${i}.id: duplicate subscriber id "${raw.subscribers[i]?.id}"`,
+    );
+  });
+  if (raw.feeds.some((f) => f.url.startsWith('local:')) && !raw.localFeeds) {
+    const i = raw.feeds.findIndex((f) => f.url.startsWith('local:'));
+    problems.push(`${keyAt(['feeds', i, 'url'])}: feeds.${i}.url: local: URLs need localFeeds.dir`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const base = dirname(path);
+  const notices: string[] = [];
+  const subscribers = raw.subscribers.map(
+    (s): SubscriberConfig => ({
+      id: s.id,
+      ...(s.name !== undefined ? { name: s.name } : {}),
+      watches: s.watches,
+      channels: s.channels.map((c): ResolvedChannel => {
+        if (c.type !== 'slack') return c;
+        const secretName = envName(c.webhookUrl);
+        const webhookUrl = env[secretName];
+        if (!webhookUrl) {
+          notices.push(`${secretName} is not set: Slack alerts for ${s.id} go to the outbox`);
+          return { type: 'slack', secretName };
+        }
+        return { type: 'slack', webhookUrl, secretName };
+      }),
+    }),
+  );
+
+  let smtp: SmtpConfig | undefined;
+  if (raw.email.smtp) {
+    const s = raw.email.smtp;
+    const host = ENV_REF.test(s.host) ? env[envName(s.host)] : s.host;
+    const user = s.user ? env[envName(s.user)] : undefined;
+    const pass = s.password ? env[envName(s.password)] : undefined;
+    if (!host) {
+      notices.push(`${envName(s.host)} is not set: email alerts go to the outbox as .eml files`);
+    } else {
+      smtp = {
+        host,
+        port: s.port,
+        secure: s.secure,
+        ...(user !== undefined && pass !== undefined ? { auth: { user, pass } } : {}),
+      };
+    }
+  }
+
+  return {
+    path,
+    watchFile: resolve(base, raw.watches),
+    ...(raw.localFeeds ? { localFeedsDir: resolve(base, raw.localFeeds.dir) } : {}),
+    feeds: raw.feeds.map((f) => ({
+      id: f.id,
+      url: f.url,
+      intervalSeconds: seconds(f.interval ?? raw.defaultInterval),
+      tags: f.tags ?? [],
+    })),
+    subscribers,
+    email: { from: raw.email.from, ...(smtp ? { smtp } : {}) },
+    notices,
+  };
+}
+
+function issueMessage(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'unrecognized_keys')
+    return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}`;
+  if (
+    issue.code === 'invalid_union' &&
+    'note' in issue &&
+    issue.note === 'No matching discriminator'
+  ) {
+    return 'type must be one of console, outbox, email, slack';
+  }
+  return issue.message;
+}
+
+function locate(doc: ReturnType<typeof parseDocument>, path: (string | number)[]) {
+  for (let n = path.length; n >= 0; n--) {
+    const node = doc.getIn(path.slice(0, n), true);
+    if (isNode(node)) return node;
+  }
+  return undefined;
+}
+
+/** The node of `key` itself inside the map at `path`, for unknown-key errors. */
+function keyNode(doc: ReturnType<typeof parseDocument>, path: (string | number)[], key: string) {
+  const map = doc.getIn(path, true);
+  if (!isMap(map)) return locate(doc, path);
+  const pair = map.items.find((p) => isScalar(p.key) && p.key.value === key);
+  return isNode(pair?.key) ? pair.key : map;
+}
+
+function duplicates(ids: string[]): number[] {
+  const seen = new Set<string>();
+  const out: number[] = [];
+  ids.forEach((v, i) => {
+    if (seen.has(v)) out.push(i);
+    seen.add(v);
+  });
+  return out;
+}
+
+function envName(ref: string): string {
+  return ENV_REF.exec(ref)?.[1] ?? ref;
+}
+
+/** Seconds in a duration setting. */
+export function seconds(duration: number | string): number {
+  if (typeof duration === 'number') return duration;
+  const m = DURATION.exec(duration);
+  const n = Number(m?.[1] ?? 0);
+  const unit = m?.[2] ?? 's';
+  return n * ({ s: 1, m: 60, h: 3600, d: 86400 }[unit] ?? 1);
+}

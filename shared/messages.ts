@@ -1,0 +1,87 @@
+/**
+ * The messages on the items and alerts queues. Each carries a schema version
+ * and is validated where it is sent and where it is received; a message that
+ * fails validation is a poison message and goes to the dead-letter queue with
+ * the reason, never retried.
+ */
+import { z } from 'zod';
+
+const ItemSchema = z.object({
+  id: z.string().min(1).max(1024),
+  feed: z.string().min(1),
+  title: z.string(),
+  summary: z.string(),
+  link: z.string().optional(),
+  published: z.string().optional(),
+  lang: z.string().optional(),
+});
+
+/** items queue: one new item, from the poller to the classifier. */
+export const ItemMessageSchema = z.object({
+  type: z.literal('item'),
+  version: z.literal(1),
+  item: ItemSchema,
+  polledAt: z.string(),
+});
+export type ItemMessage = z.infer<typeof ItemMessageSchema>;
+
+const MatchedTermSchema = z.object({
+  term: z.string(),
+  field: z.enum(['title', 'summary']),
+  start: z.number().int().nonnegative(),
+  end: z.number().int().nonnegative(),
+});
+
+/** alerts queue: one (subscriber, watch, story) alert, from the classifier to the notifier. */
+export const AlertMessageSchema = z.object({
+  type: z.literal('alert'),
+  version: z.literal(1),
+  alertId: z.string().min(1),
+  subscriberId: z.string().min(1),
+  watchId: z.string().min(1),
+  watchName: z.string(),
+  severity: z.string(),
+  storyId: z.string().min(1),
+  item: ItemSchema,
+  matchedTerms: z.array(MatchedTermSchema),
+  ruleVersion: z.string().optional(),
+  createdAt: z.string(),
+});
+export type AlertMessage = z.infer<typeof AlertMessageSchema>;
+
+/** Thrown for a message body that is not a valid message; the text is the DLQ reason. */
+export class InvalidMessageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidMessageError';
+  }
+}
+
+/** Parses and validates a queue message body against `schema`. */
+export function decodeMessage<T>(schema: z.ZodType<T>, body: string): T {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    throw new InvalidMessageError('body is not JSON');
+  }
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new InvalidMessageError(
+      `invalid message: ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'does not match the schema'}`,
+    );
+  }
+  return result.data;
+}
+
+/** Validates a message before it is sent, so a bug never puts a bad message on a queue. */
+export function encodeMessage<T>(schema: z.ZodType<T>, message: T): T {
+  const result = schema.safeParse(message);
+  if (!result.success) {
+    throw new InvalidMessageError(
+      `refusing to send an invalid message: ${result.error.issues[0]?.message}`,
+    );
+  }
+  return result.data;
+}
