@@ -399,13 +399,12 @@ function segmentsToHtml(segments: readonly SnippetSegment[]): string {
     .join('');
 }
 
-const SEVERITY_COLOURS: Record<string, string> = {
-  critical: '#b00020',
-  high: '#b00020',
-  medium: '#a15c00',
-  low: '#2e6b30',
-  info: '#555555',
-};
+const SEVERITY_COLOURS = new Map([
+  ['critical', '#b00020'],
+  ['high', '#b00020'],
+  ['medium', '#a15c00'],
+  ['low', '#2e6b30'],
+]);
 
 /** The parts of an alert email. */
 export interface AlertEmail {
@@ -429,12 +428,15 @@ export function renderAlertEmail(alert: Alert): AlertEmail {
 
   const link = safeWebLink(alert.item.link);
   const rawLink = alert.item.link?.trim() ?? '';
-  const titleHtml = segmentsToHtml(
-    highlightSnippet(headlineOf(alert), matchedRanges(alert, 'title'), Number.POSITIVE_INFINITY)
-      .segments,
-  );
+  // The raw title, not the trimmed headline, so that matched-term offsets still line up.
+  const titleHtml =
+    alert.item.title.trim() === ''
+      ? escapeHtml(headlineOf(alert))
+      : segmentsToHtml(
+          highlightSnippet(alert.item.title, matchedRanges(alert, 'title'), Infinity).segments,
+        );
   const severity = severityLabel(alert.severity);
-  const severityColour = SEVERITY_COLOURS[alert.severity.trim().toLowerCase()] ?? '#555555';
+  const severityColour = SEVERITY_COLOURS.get(alert.severity.trim().toLowerCase()) ?? '#555555';
   const published = formatPublished(alert.item.published) ?? 'publication time unknown';
   const muted = 'margin:0 0 12px;font-size:13px;color:#555555';
 

@@ -175,6 +175,21 @@ describe('renderAlertEmail', () => {
     expect(subject).toBe(`[wirewatch] <i>watch</i>: ${title}`);
   });
 
+  it('keeps title highlights on the matched words when the title has surrounding spaces', () => {
+    const title = '  Patriot systems sent to Kyiv ';
+    const alert = makeAlert({ item: { title }, matchedTerms: [termAt(title, 'Patriot', 'title')] });
+
+    const { html } = renderAlertEmail(alert);
+
+    expect(html).toContain('<strong>Patriot</strong> systems sent to Kyiv');
+  });
+
+  it('colours only known severities and never injects anything into styles', () => {
+    const { html } = renderAlertEmail(makeAlert({ severity: 'constructor' }));
+
+    expect(html).toContain('<span style="font-weight:bold;color:#555555">CONSTRUCTOR</span>');
+  });
+
   it('caps a very long subject', () => {
     const { subject } = renderAlertEmail(
       makeAlert({ item: { title: 'word '.repeat(200) }, matchedTerms: [] }),
