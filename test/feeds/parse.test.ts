@@ -1,0 +1,186 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { normaliseEntries } from '../../shared/feeds/normalise.ts';
+import { FeedParseError, parseFeed } from '../../shared/feeds/parse.ts';
+
+/** The third-party feed corpus shared by the team, next to the repository (see its MANIFEST.md). */
+const CORPUS = fileURLToPath(new URL('../../../shared/corpora/feeds/', import.meta.url));
+
+function corpusFile(relativePath: string): Promise<string> {
+  return readFile(`${CORPUS}${relativePath}`, 'utf8');
+}
+
+async function parseError(promise: Promise<unknown>): Promise<FeedParseError> {
+  const error = await promise.then(
+    () => undefined,
+    (reason: unknown) => reason,
+  );
+  if (!(error instanceof FeedParseError))
+    throw new Error(`expected a FeedParseError, got ${error}`);
+  return error;
+}
+
+describe.skipIf(!existsSync(CORPUS))('parseFeed and normaliseEntries on the feed corpus', () => {
+  it('reads an RSS 2.0 feed: items, plain-text HTML descriptions, guid ids, UTC dates', async () => {
+    const feedUrl = 'http://liftoff.msfc.nasa.gov/rss.xml';
+    const parsed = await parseFeed(
+      await corpusFile('node-feedparser/feeds/rss2sample.xml'),
+      feedUrl,
+    );
+
+    const { items, skipped } = normaliseEntries('liftoff', feedUrl, parsed);
+
+    expect(parsed).toMatchObject({ format: 'rss', title: 'Liftoff News', language: 'en-us' });
+    expect(skipped).toEqual([]);
+    expect(items).toHaveLength(4);
+    expect(items[0]).toEqual({
+      id: 'http://liftoff.msfc.nasa.gov/2003/06/03.html#item573',
+      feed: 'liftoff',
+      title: 'Star City',
+      summary:
+        "How do Americans get ready to work with Russians aboard the International Space Station? They take a crash course in culture, language and protocol at Russia's Star City.",
+      link: 'http://liftoff.msfc.nasa.gov/news/2003/news-starcity.asp',
+      published: '2003-06-03T09:39:21.000Z',
+      lang: 'en',
+    });
+  });
+
+  it('uses a permalink guid as the link of an RSS item that has none', async () => {
+    const feedUrl = 'http://liftoff.msfc.nasa.gov/rss.xml';
+    const parsed = await parseFeed(
+      await corpusFile('node-feedparser/feeds/rss2sample.xml'),
+      feedUrl,
+    );
+
+    const { items } = normaliseEntries('liftoff', feedUrl, parsed);
+
+    expect(items[1]).toMatchObject({
+      title: '',
+      link: 'http://liftoff.msfc.nasa.gov/2003/05/30.html',
+      id: 'http://liftoff.msfc.nasa.gov/2003/05/30.html#item572',
+    });
+  });
+
+  it('reads an Atom 1.0 feed: entry ids, xml:lang, relative links made absolute, offsets to UTC', async () => {
+    const feedUrl =
+      'http://talkingpointsmemo.com/account/feed/all/LpNewCzTqYYiHqtKqyTw5DaF1aUucgyyXb2dsqKU2yMr';
+    const parsed = await parseFeed(await corpusFile('node-feedparser/feeds/tpm.atom'), feedUrl);
+
+    const { items, skipped } = normaliseEntries('tpm', feedUrl, parsed);
+
+    expect(parsed).toMatchObject({ format: 'atom', title: 'All TPM News', language: 'en-US' });
+    expect(skipped).toEqual([]);
+    expect(items).toHaveLength(20);
+    expect(items[0]).toMatchObject({
+      id: 'tag:talkingpointsmemo.com,2005:ArticleDecorator/270060',
+      title: 'Hannity Announces Fox Has Hired Sebastian Gorka As NatSec Strategist',
+      link: 'http://talkingpointsmemo.com/livewire/hannity-announces-fox-hired-sebastian-gorka-national-security-strategist',
+      published: '2017-11-08T23:15:58.000Z',
+      lang: 'en',
+    });
+    // The content is double-escaped HTML with numeric character references.
+    expect(items[0]?.summary).toContain(
+      '“Joining us now is Dr. Sebastian Gorka,” Hannity said on his radio show.',
+    );
+    expect(items.every((item) => item.link?.startsWith('http://talkingpointsmemo.com/'))).toBe(
+      true,
+    );
+  });
+
+  it('reads an RSS 1.0 (RDF) feed with Dublin Core dates and language', async () => {
+    const feedUrl = 'https://sfbay.craigslist.org/search/apa?format=rss';
+    const parsed = await parseFeed(await corpusFile('rss-parser/input/craigslist.rss'), feedUrl);
+
+    const { items } = normaliseEntries('craigslist', feedUrl, parsed);
+
+    expect(parsed.format).toBe('rdf');
+    expect(items).toHaveLength(25);
+    expect(items[0]).toMatchObject({
+      title: 'Bright, Spacious Beautiful Victorian (oakland north / temescal) $4300 3bd 1930ft2',
+      link: 'http://sfbay.craigslist.org/eby/apa/6186664607.html',
+      published: '2017-06-21T17:33:10.000Z',
+      lang: 'en',
+    });
+  });
+
+  it('turns line breaks in CDATA HTML into spaces and hashes an entry with no guid or link', async () => {
+    const feedUrl = 'http://example.com/feed.xml';
+    const parsed = await parseFeed(
+      await corpusFile('feedparser/wellformed/rss/item_description_br.xml'),
+      feedUrl,
+    );
+
+    const { items } = normaliseEntries('br', feedUrl, parsed);
+
+    expect(items).toHaveLength(1);
+    expect(items[0]?.summary).toBe('article title article byline text of article');
+    expect(items[0]?.id).toMatch(/^h:[0-9a-f]{64}$/);
+  });
+
+  it.each([
+    ['not well-formed XML', 'feedparser/illformed/rss_incomplete_cdata.xml', /not well-formed XML/],
+    [
+      'an HTML page',
+      'node-feedparser/feeds/notafeed.html',
+      /not an RSS or Atom feed \(root element <html>\)/,
+    ],
+    ['an HTML page saved as .rss', 'rss-parser/input/unrecognized.rss', /not an RSS or Atom feed/],
+    [
+      'a document with no element',
+      'feedparser/illformed/rss_empty_document.xml',
+      /no XML root element/,
+    ],
+  ])('throws a FeedParseError naming the feed for %s', async (_what, file, reason) => {
+    const feedUrl = `https://feeds.example/${file}`;
+
+    const error = await parseError(parseFeed(await corpusFile(file), feedUrl));
+
+    expect(error.feedUrl).toBe(feedUrl);
+    expect(error.message).toContain(feedUrl);
+    expect(error.message).toMatch(reason);
+  });
+});
+
+describe('parseFeed', () => {
+  it('throws a FeedParseError for an empty body', async () => {
+    const error = await parseError(parseFeed('', 'https://feeds.example/empty'));
+
+    expect(error.message).toBe(
+      'Could not parse feed https://feeds.example/empty: the document is empty',
+    );
+  });
+
+  it('reads an RSS feed that has no version attribute', async () => {
+    const parsed = await parseFeed(
+      '<rss><channel><title>No version</title><item><title>One</title></item></channel></rss>',
+      'https://feeds.example/rss',
+    );
+
+    expect(parsed.entries).toEqual([{ title: 'One' }]);
+  });
+
+  it('keeps the Atom alternate link over other links and prefers HTML alternates', async () => {
+    const parsed = await parseFeed(
+      `<feed xmlns="http://www.w3.org/2005/Atom"><entry><id>urn:x</id><title>t</title>
+        <link rel="enclosure" href="https://desk.example/a.mp3"/>
+        <link rel="alternate" type="application/pdf" href="https://desk.example/a.pdf"/>
+        <link href="https://desk.example/a.html"/>
+      </entry></feed>`,
+      'https://desk.example/feed',
+    );
+
+    expect(parsed.entries[0]?.link).toBe('https://desk.example/a.html');
+  });
+
+  it('reads an Atom link written as text without failing the feed', async () => {
+    const parsed = await parseFeed(
+      `<feed xmlns="http://www.w3.org/2005/Atom"><entry><id>urn:x</id><title>t</title>
+        <link>https://desk.example/a.html</link></entry></feed>`,
+      'https://desk.example/feed',
+    );
+
+    expect(parsed.entries[0]?.link).toBe('https://desk.example/a.html');
+  });
+});
