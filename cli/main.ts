@@ -1,12 +1,14 @@
 /** The `wirewatch` command. */
 import { Command } from 'commander';
 import { registerRulesCommands } from './commands/rules.ts';
+import { registerRunCommands } from './commands/run.ts';
 
 const program = new Command()
   .name('wirewatch')
   .description('Alerting pipeline for wire and news feeds')
   .showHelpAfterError();
 
+registerRunCommands(program);
 registerRulesCommands(program);
 
 await program.parseAsync(process.argv);

@@ -50,6 +50,8 @@ export interface SeenItemsStore {
    * and has not expired.
    */
   markSeen(feedId: string, itemId: string, expiresAt: Date): Promise<boolean>;
+  /** Undoes `markSeen` when the item could not be queued, so the next poll tries again. */
+  forget(feedId: string, itemId: string): Promise<void>;
 }
 
 /**

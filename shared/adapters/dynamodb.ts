@@ -217,6 +217,10 @@ export class DynamoSeenItemsStore implements SeenItemsStore {
       throw error;
     }
   }
+
+  async forget(feedId: string, itemId: string): Promise<void> {
+    await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: { feedId, itemId } }));
+  }
 }
 
 /** Thrown when `markSent` or `release` is called with a token that no longer holds the claim. */
