@@ -204,18 +204,23 @@ function feedFormat(rootElement: string | undefined): ParsedFeed['format'] | und
 
 function explainParseFailure(error: unknown, xml: string, rootElement: string | undefined): string {
   if (xml.trim() === '') return 'the document is empty';
-  if (rootElement === undefined) return 'no XML root element found';
-  if (feedFormat(rootElement) === undefined) {
-    return `not an RSS or Atom feed (root element <${rootElement}>)`;
+  if (xml.includes('\u0000')) {
+    return 'the document is not UTF-8 text (UTF-16, UTF-32 or compressed bytes?)';
   }
+  if (rootElement === undefined) return 'no XML root element found';
+  const format = feedFormat(rootElement);
+  if (format === undefined) return `not an RSS or Atom feed (root element <${rootElement}>)`;
   const detail = (error instanceof Error ? error.message : String(error))
     .replace(/\s+/g, ' ')
+    .replace(/ ?Char: ?$/, '')
     .trim();
   // sax reports well-formedness errors with a position; anything else came from
-  // reading a tree that lacks what the format needs (an RSS root with no channel).
-  return /\bLine: \d+/.test(detail)
-    ? `not well-formed XML: ${detail}`
-    : `unreadable <${rootElement}> document: ${detail}`;
+  // reading a tree that lacks what the format needs.
+  if (/\bLine: \d+/.test(detail)) return `not well-formed XML: ${detail}`;
+  if (format !== 'atom' && !/<(?:[\w.-]+:)?channel[\s/>]/.test(xml)) {
+    return `the <${rootElement}> element has no <channel> element`;
+  }
+  return `unreadable <${rootElement}> document: ${detail}`;
 }
 
 /** The text of an xml2js value: a string, or the character content of an element. */

@@ -152,6 +152,22 @@ describe('parseFeed', () => {
     );
   });
 
+  it('says so when an RSS document has no channel', async () => {
+    const error = await parseError(
+      parseFeed('<rss version="2.0"></rss>', 'https://feeds.example/rss'),
+    );
+
+    expect(error.reason).toBe('the <rss> element has no <channel> element');
+  });
+
+  it('says so when the body is not UTF-8 text', async () => {
+    const utf16 = Buffer.from('<rss version="2.0"><channel/></rss>', 'utf16le').toString('utf8');
+
+    const error = await parseError(parseFeed(utf16, 'https://feeds.example/utf16'));
+
+    expect(error.reason).toMatch(/not UTF-8 text/);
+  });
+
   it('reads an RSS feed that has no version attribute', async () => {
     const parsed = await parseFeed(
       '<rss><channel><title>No version</title><item><title>One</title></item></channel></rss>',
