@@ -1,0 +1,28 @@
+/**
+ * Classifier Lambda, fed by the items queue: matches each item against the
+ * watches and queues one alert per (subscriber, watch, story). Composition
+ * only; the work is `classifyItem`.
+ */
+import { sharedSqsClient } from '../shared/adapters/aws-clients.ts';
+import { createJsonLogger } from '../shared/adapters/json-logger.ts';
+import { SqsDeadLetterSender, SqsQueueSender } from '../shared/adapters/sqs.ts';
+import { deployedSubscribers, StaticSubscriptionStore } from '../shared/alerts/subscriptions.ts';
+import { loadConfig } from '../shared/config/config.ts';
+import { requireEnv } from '../shared/config/env.ts';
+import type { AlertMessage } from '../shared/messages.ts';
+import { createClassifierHandler } from '../shared/pipeline/classify.ts';
+import { systemClock } from '../shared/ports.ts';
+import { FileWatchSource } from '../shared/rules/file-watch-source.ts';
+
+const logger = createJsonLogger('classifier');
+const config = await loadConfig(requireEnv('WIREWATCH_CONFIG'));
+const sqs = sharedSqsClient();
+
+export const handler = createClassifierHandler({
+  watches: new FileWatchSource(config.watchFile, logger),
+  subscriptions: new StaticSubscriptionStore(deployedSubscribers(config)),
+  alertsQueue: new SqsQueueSender<AlertMessage>(sqs, requireEnv('ALERTS_QUEUE_URL')),
+  deadLetters: new SqsDeadLetterSender(sqs, requireEnv('ITEMS_DLQ_URL')),
+  clock: systemClock,
+  logger,
+});

@@ -1,0 +1,21 @@
+/**
+ * AWS SDK clients, built once per Lambda cold start and reused by every
+ * invocation. Region and credentials come from the Lambda environment.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { toDocumentClient } from './dynamodb.ts';
+
+let documentClient: DynamoDBDocumentClient | undefined;
+let sqsClient: SQSClient | undefined;
+
+export function sharedDocumentClient(): DynamoDBDocumentClient {
+  documentClient ??= toDocumentClient(new DynamoDBClient({}));
+  return documentClient;
+}
+
+export function sharedSqsClient(): SQSClient {
+  sqsClient ??= new SQSClient({});
+  return sqsClient;
+}

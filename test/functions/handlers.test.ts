@@ -1,0 +1,40 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+
+const environment = {
+  WIREWATCH_CONFIG: 'samples/wirewatch.yaml',
+  AWS_REGION: 'eu-west-1',
+  FEED_STATE_TABLE_NAME: 'feed-state',
+  SEEN_ITEMS_TABLE_NAME: 'seen-items',
+  ALERT_LEDGER_TABLE_NAME: 'alert-ledger',
+  ITEMS_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/items',
+  ITEMS_DLQ_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/items-dlq',
+  ALERTS_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/alerts',
+  ALERTS_DLQ_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/alerts-dlq',
+};
+
+describe('Lambda handlers', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+    vi.resetModules();
+  });
+
+  it.each(['poller', 'classifier', 'notifier'])(
+    '%s exports a handler function when its environment is set',
+    async (name) => {
+      for (const [key, value] of Object.entries(environment)) vi.stubEnv(key, value);
+
+      const module = (await import(`../../functions/${name}.ts`)) as { handler: unknown };
+
+      expect(typeof module.handler).toBe('function');
+    },
+  );
+
+  it('names the missing environment variable at cold start', async () => {
+    for (const [key, value] of Object.entries(environment)) vi.stubEnv(key, value);
+    vi.stubEnv('ALERTS_QUEUE_URL', '');
+
+    await expect(import('../../functions/classifier.ts')).rejects.toThrow(
+      'ALERTS_QUEUE_URL environment variable is not set',
+    );
+  });
+});
