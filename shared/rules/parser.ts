@@ -262,11 +262,20 @@ class Parser {
         `write ${before} AND ${next.text}...`,
       );
     }
+    if (!joinsAsPhrase(previous) || !joinsAsPhrase(next)) {
+      // A phrase cannot hold a wildcard, {Word}, @list or group: only AND/OR fixes this.
+      const left = previous?.type === 'rparen' ? '(...)' : before;
+      return this.fail(
+        next.offset,
+        `missing operator before ${quoted(next.text)}`,
+        `write ${left} AND ${next.text}, or ${left} OR ${next.text}`,
+      );
+    }
     const a = stripQuotes(before);
     const b = stripQuotes(next.text);
     return this.fail(
       next.offset,
-      `missing operator between "${before}" and "${next.text}"`,
+      `missing operator between ${quoted(before)} and ${quoted(next.text)}`,
       `for the phrase write "${a} ${b}"; for both words anywhere write ${before} AND ${next.text}`,
     );
   }
@@ -279,6 +288,15 @@ class Parser {
     this.problems.push({ severity: 'error', offset, message, ...(hint ? { hint } : {}) });
     throw new QuerySyntaxStop();
   }
+}
+
+/** Whether a lexeme is a plain word or phrase, which can be joined into one phrase. */
+function joinsAsPhrase(lexeme: Lexeme | undefined): boolean {
+  return lexeme?.type === 'phrase' || (lexeme?.type === 'word' && !lexeme.text.includes('*'));
+}
+
+function quoted(text: string): string {
+  return /^["\u201c\u201d]/.test(text) ? text : `"${text}"`;
 }
 
 function stripQuotes(text: string): string {

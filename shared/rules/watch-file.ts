@@ -75,7 +75,9 @@ export function parseWatchFile(source: string, path: string): WatchFile {
   const result: WatchFile = { path, watches: [], lists: new Map(), diagnostics };
 
   for (const e of doc.errors) report(e.pos[0], e.message.split('\n')[0] ?? e.message);
-  if (doc.errors.length > 0) return sorted(result);
+  // A repeated key leaves a usable document (the first value counts), so its other
+  // problems are still worth reporting; any other YAML error does not.
+  if (doc.errors.some((e) => e.code !== 'DUPLICATE_KEY')) return sorted(result);
 
   const root = doc.contents;
   if (!isMap(root)) {
@@ -108,6 +110,12 @@ export function parseWatchFile(source: string, path: string): WatchFile {
 
 type Report = (offset: number, message: string, hint?: string) => void;
 type QueryReport = (node: Scalar, problems: QueryProblem[]) => void;
+/** An entry of a list: a term, or the name of a list it includes; `offset` is in the entry's text. */
+interface ListEntry {
+  expr: Term | string;
+  node: Scalar;
+  offset: number;
+}
 
 function readLists(
   node: Node | undefined,
@@ -121,7 +129,7 @@ function readLists(
     return resolved;
   }
   // Parse every entry first, then expand references with cycle detection.
-  const raw = new Map<string, { entries: { expr: Term | string; node: Scalar }[] }>();
+  const raw = new Map<string, { entries: ListEntry[] }>();
   for (const pair of node.items) {
     const name = keyOf(pair);
     if (!LIST_NAME.test(name)) {
@@ -137,7 +145,7 @@ function readLists(
       );
       continue;
     }
-    const entries: { expr: Term | string; node: Scalar }[] = [];
+    const entries: ListEntry[] = [];
     for (const item of value.items) {
       const entry = item as Node;
       if (
@@ -150,7 +158,11 @@ function readLists(
       const { expr, problems } = parseListEntry(String(entry.value));
       queryReport(entry, problems);
       if (!expr) continue;
-      entries.push({ expr: expr.kind === 'list' ? expr.name : (expr as Term), node: entry });
+      entries.push({
+        expr: expr.kind === 'list' ? expr.name : (expr as Term),
+        node: entry,
+        offset: expr.offset,
+      });
     }
     raw.set(name, { entries });
   }
@@ -161,16 +173,18 @@ function readLists(
     if (done) return done;
     state.set(name, 'visiting');
     const terms: Term[] = [];
-    for (const { expr, node: entryNode } of raw.get(name)?.entries ?? []) {
+    for (const { expr, node: entryNode, offset } of raw.get(name)?.entries ?? []) {
       if (typeof expr !== 'string') {
         terms.push(expr);
         continue;
       }
+      // Reported through the entry's text, so that the column is that of the @, inside any quotes.
+      const problem = (message: string, hint: string): void =>
+        queryReport(entryNode, [{ severity: 'error', offset, message, hint }]);
       if (!raw.has(expr)) {
-        report(startOf(entryNode), `unknown list @${expr}`, suggestName(expr, [...raw.keys()]));
+        problem(`unknown list @${expr}`, suggestName(expr, [...raw.keys()]));
       } else if (state.get(expr) === 'visiting') {
-        report(
-          startOf(entryNode),
+        problem(
           `list @${name} uses @${expr}, which leads back to @${name} (a cycle)`,
           'a list may use other lists, but not itself',
         );
@@ -360,7 +374,8 @@ function kebab(id: string): string {
 /**
  * Maps an offset inside a scalar's parsed value to an offset in the file, by
  * walking the source text of the scalar alongside its value: quotes, escapes,
- * folded line breaks and indentation are skipped over.
+ * folded line breaks and indentation are skipped over. In a double-quoted
+ * scalar an escape (`\"`, `\t`, `\u00e9`) stands for the characters it decodes to.
  */
 function sourceOffset(source: string, node: Scalar, valueOffset: number): number {
   const [start, end] = node.range ?? [0, source.length];
@@ -370,21 +385,80 @@ function sourceOffset(source: string, node: Scalar, valueOffset: number): number
   if (node.type === 'BLOCK_LITERAL' || node.type === 'BLOCK_FOLDED') {
     at = source.indexOf('\n', start) + 1;
   }
+  const escapes = node.type === 'QUOTE_DOUBLE';
+  const unitAt = (j: number): SourceUnit =>
+    escapes && source.charAt(j) === '\\'
+      ? decodeEscape(source, j)
+      : { text: source.charAt(j), length: 1 };
   const target = Math.min(valueOffset, value.length);
+  // The rest of an escape that decodes to several value characters (`\U0001F600`).
+  let carried = '';
+  let carriedAt = at;
   for (let k = 0; k <= target; k++) {
     if (k === value.length) return at;
+    if (carried) {
+      if (k === target) return carriedAt;
+      carried = carried.slice(1);
+      continue;
+    }
     const c = value.charAt(k);
     let j = at;
-    if (/\s/.test(c)) {
-      while (j < end && !/\s/.test(source.charAt(j))) j++;
-    } else {
-      while (j < end && source.charAt(j) !== c) j++;
+    let unit = unitAt(j);
+    while (j < end && !standsFor(unit.text, c)) {
+      j += unit.length;
+      unit = unitAt(j);
     }
     if (j >= end) return at;
     if (k === target) return j;
-    at = j + 1;
+    carried = unit.text.slice(1);
+    carriedAt = j;
+    at = j + unit.length;
   }
   return at;
+}
+
+/** A piece of a scalar's source: one character, or a whole escape with what it decodes to. */
+interface SourceUnit {
+  text: string;
+  length: number;
+}
+
+function standsFor(text: string, c: string): boolean {
+  const first = text.charAt(0);
+  return /\s/.test(c) ? /\s/.test(first) : first === c;
+}
+
+const SIMPLE_ESCAPES: Record<string, string> = {
+  '0': '\0',
+  a: '\x07',
+  b: '\b',
+  t: '\t',
+  '\t': '\t',
+  n: '\n',
+  v: '\v',
+  f: '\f',
+  r: '\r',
+  e: '\x1b',
+  N: '\x85',
+  _: '\xa0',
+  L: '\u2028',
+  P: '\u2029',
+};
+const HEX_ESCAPE_DIGITS: Record<string, number> = { x: 2, u: 4, U: 8 };
+
+/** Decodes the YAML double-quoted escape starting with the backslash at `at`. */
+function decodeEscape(source: string, at: number): SourceUnit {
+  const e = source.charAt(at + 1);
+  const digits = HEX_ESCAPE_DIGITS[e];
+  if (digits !== undefined) {
+    const code = Number.parseInt(source.slice(at + 2, at + 2 + digits), 16);
+    const valid = Number.isInteger(code) && code <= 0x10ffff;
+    return { text: valid ? String.fromCodePoint(code) : '', length: 2 + digits };
+  }
+  // An escaped line break joins the lines and stands for nothing.
+  if (e === '\r' && source.charAt(at + 2) === '\n') return { text: '', length: 3 };
+  if (e === '\n' || e === '\r') return { text: '', length: 2 };
+  return { text: SIMPLE_ESCAPES[e] ?? e, length: 2 };
 }
 
 function sorted(file: WatchFile): WatchFile {
