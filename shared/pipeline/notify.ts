@@ -172,7 +172,10 @@ export function createNotifierHandler(
       event,
       async (body) => {
         try {
-          onResult?.(await notifyAlert(decodeMessage(AlertMessageSchema, body), deps));
+          // Not `onResult?.(await notifyAlert(...))`: an optional call skips its arguments
+          // when there is no callback, and the alert would be acknowledged unsent.
+          const result = await notifyAlert(decodeMessage(AlertMessageSchema, body), deps);
+          onResult?.(result);
         } catch (error) {
           if (error instanceof DeliveryRetryError) onResult?.(error.result);
           throw error;

@@ -148,16 +148,15 @@ export async function pollFeed(
       ...(state.lastModified ? { lastModified: state.lastModified } : {}),
     });
     if (fetched.status === 'not-modified') {
-      // Nothing changed: write only when there is an error to clear.
-      if (previous?.lastError || previous?.consecutiveFailures) {
-        await deps.feedStates.put({
-          ...state,
-          consecutiveFailures: 0,
-          lastPolledAt: startedAt.toISOString(),
-          lastSuccessAt: startedAt.toISOString(),
-          nextPollAt,
-        });
-      }
+      // Nothing changed, but the poll must still be recorded: without the new
+      // nextPollAt the feed stays due and is polled on every tick.
+      await deps.feedStates.put({
+        ...state,
+        consecutiveFailures: 0,
+        lastPolledAt: startedAt.toISOString(),
+        lastSuccessAt: startedAt.toISOString(),
+        nextPollAt,
+      });
       return { feedId: feed.id, status: 'not-modified' };
     }
     const parsed = await parseFeed(fetched.body, fetched.finalUrl);
