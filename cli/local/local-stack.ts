@@ -77,7 +77,7 @@ export interface CycleOptions {
 export class LocalStack {
   private constructor(
     readonly config: Config,
-    private readonly dynamo: EmbeddedDynamo,
+    private readonly embedded: EmbeddedDynamo,
     private readonly feedServer: FeedServer | undefined,
     readonly itemsQueue: LocalQueue<ItemMessage>,
     readonly alertsQueue: LocalQueue<AlertMessage>,
@@ -155,8 +155,9 @@ export class LocalStack {
     }
   }
 
-  get dynamoEndpoint(): string {
-    return this.dynamo.endpoint;
+  /** The embedded DynamoDB (for tests and benchmarks that inspect tables or count requests). */
+  get dynamo(): EmbeddedDynamo {
+    return this.embedded;
   }
 
   get feedList(): readonly FeedToPoll[] {
@@ -267,8 +268,10 @@ export class LocalStack {
 
   async stop(): Promise<void> {
     this.deps.smtp?.close();
+    await this.itemsQueue.close();
+    await this.alertsQueue.close();
     await this.feedServer?.stop();
-    await this.dynamo.stop();
+    await this.embedded.stop();
   }
 }
 

@@ -7,7 +7,7 @@
  * to a JSON file so that queued messages and dead letters outlive the process.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
@@ -164,7 +164,12 @@ const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTim
 
 /**
  * An SQS-like standard queue living in this process. One process at a time
- * should own a queue file: the file is rewritten from memory on every change.
+ * should own a queue's files. State is kept as a snapshot (`<name>.json`) plus
+ * an append-only journal (`<name>.journal`) of every change since: a send or a
+ * dead letter is flushed to disk before the call returns, receives and
+ * deletions are appended without a flush (losing one in a crash only means a
+ * redelivery, which consumers are idempotent to). Opening replays the journal
+ * and folds it into a new snapshot; so does `close` and a journal grown large.
  */
 export class LocalQueue<T> implements QueueSender<T>, DeadLetterSender {
   /** The ARN the events carry as `eventSourceARN`. */
@@ -180,15 +185,17 @@ export class LocalQueue<T> implements QueueSender<T>, DeadLetterSender {
   private readonly accountId: string;
   private messages: StoredMessage[] = [];
   private deadLetters: DeadLetter[] = [];
-  private changes = 0;
-  private savedChanges = 0;
-  private saving: Promise<void> = Promise.resolve();
+  private readonly journalFile: string | undefined;
+  private journal: FileHandle | undefined;
+  private journalLines = 0;
+  private writing: Promise<void> = Promise.resolve();
 
   private constructor(
     readonly name: string,
     options: LocalQueueOptions,
   ) {
     this.file = options.dataDir ? join(options.dataDir, 'queues', `${name}.json`) : undefined;
+    this.journalFile = this.file ? this.file.replace(/\.json$/, '.journal') : undefined;
     this.visibilityTimeoutMs = options.visibilityTimeoutMs ?? 30_000;
     this.maxReceiveCount = options.maxReceiveCount ?? 5;
     this.clock = options.clock ?? systemClock;
@@ -213,13 +220,16 @@ export class LocalQueue<T> implements QueueSender<T>, DeadLetterSender {
       throw new Error(`maxReceiveCount of queue ${options.name} must be at least 1`);
     }
     const queue = new LocalQueue<T>(options.name, options);
-    if (queue.file) {
+    if (queue.file && queue.journalFile) {
       const stored = await readQueueFile(queue.file);
+      queue.messages = stored.messages;
+      queue.deadLetters = stored.deadLetters;
+      await queue.replay(queue.journalFile);
       const now = queue.now();
-      queue.messages = stored.messages.map((message) =>
+      queue.messages = queue.messages.map((message) =>
         message.inFlight ? { ...message, inFlight: false, visibleAt: now } : message,
       );
-      queue.deadLetters = stored.deadLetters;
+      await queue.compact();
     }
     return queue;
   }
@@ -233,22 +243,27 @@ export class LocalQueue<T> implements QueueSender<T>, DeadLetterSender {
     }
     if (bodies.length === 0) return;
     const now = this.now();
-    for (const body of bodies) this.messages.push(newMessage(body, now));
-    await this.save();
+    const added = bodies.map((body) => newMessage(body, now));
+    this.messages.push(...added);
+    await this.append(
+      added.map((m) => ({ op: 'send', message: m })),
+      true,
+    );
   }
 
   /** Moves a message body straight to the dead letters, with the reason a person will read. */
   async deadLetter(body: string, reason: string): Promise<void> {
     const now = this.now();
-    this.deadLetters.push({
+    const deadLetter: DeadLetter = {
       id: randomUUID(),
       body,
       reason,
       receiveCount: 0,
       deadLetteredAt: new Date(now).toISOString(),
       sentAt: new Date(now).toISOString(),
-    });
-    await this.save();
+    };
+    this.deadLetters.push(deadLetter);
+    await this.append([{ op: 'dead', deadLetter }], true);
   }
 
   /**
@@ -278,13 +293,15 @@ export class LocalQueue<T> implements QueueSender<T>, DeadLetterSender {
         await this.sleep(Math.max(0, nextVisibleAt - now));
         continue;
       }
-      // Persist the receive before delivering, so that a message that crashes the process still counts it.
-      await this.save();
+      // Record the receive before delivering, so that a message that crashes the process still counts it.
+      await this.append(
+        batch.map(({ message }) => ({ op: 'update', message })),
+        false,
+      );
       const failures = await this.deliver(handler, batch);
-      this.settle(batch, failures, report);
+      await this.append(this.settle(batch, failures, report), false);
       report.batches += 1;
       report.delivered += batch.length;
-      await this.save();
     }
   }
 
@@ -307,8 +324,17 @@ export class LocalQueue<T> implements QueueSender<T>, DeadLetterSender {
     const now = this.now();
     const moving = this.deadLetters.filter((deadLetter) => !wanted || wanted.has(deadLetter.id));
     this.deadLetters = this.deadLetters.filter((deadLetter) => !moving.includes(deadLetter));
-    for (const deadLetter of moving) this.messages.push(newMessage(deadLetter.body, now));
-    if (moving.length > 0) await this.save();
+    const added = moving.map((deadLetter) => newMessage(deadLetter.body, now));
+    this.messages.push(...added);
+    if (moving.length > 0) {
+      await this.append(
+        [
+          { op: 'undead', ids: moving.map((d) => d.id) },
+          ...added.map((message) => ({ op: 'send', message }) as const),
+        ],
+        true,
+      );
+    }
     return moving.length;
   }
 
@@ -397,13 +423,15 @@ export class LocalQueue<T> implements QueueSender<T>, DeadLetterSender {
     batch: Array<{ message: StoredMessage; record: SQSRecord }>,
     failures: Map<string, string | undefined>,
     report: DrainReport,
-  ): void {
+  ): JournalEntry[] {
     const now = this.now();
     const done = new Set<StoredMessage>();
+    const entries: JournalEntry[] = [];
     for (const { message } of batch) {
       message.inFlight = false;
       if (!failures.has(message.messageId)) {
         done.add(message);
+        entries.push({ op: 'delete', id: message.messageId });
         report.succeeded += 1;
         continue;
       }
@@ -414,7 +442,7 @@ export class LocalQueue<T> implements QueueSender<T>, DeadLetterSender {
       if (message.receiveCount >= this.maxReceiveCount) {
         done.add(message);
         report.deadLettered += 1;
-        this.deadLetters.push({
+        const deadLetter: DeadLetter = {
           id: message.messageId,
           body: message.body,
           reason:
@@ -423,10 +451,15 @@ export class LocalQueue<T> implements QueueSender<T>, DeadLetterSender {
           receiveCount: message.receiveCount,
           deadLetteredAt: new Date(now).toISOString(),
           sentAt: new Date(message.sentTimestamp).toISOString(),
-        });
+        };
+        this.deadLetters.push(deadLetter);
+        entries.push({ op: 'delete', id: message.messageId }, { op: 'dead', deadLetter });
+        continue;
       }
+      entries.push({ op: 'update', message });
     }
     this.messages = this.messages.filter((message) => !done.has(message));
+    return entries;
   }
 
   private nextVisibleAt(): number | undefined {
@@ -439,30 +472,117 @@ export class LocalQueue<T> implements QueueSender<T>, DeadLetterSender {
     return next;
   }
 
-  /**
-   * Writes the current state to the file. Writes run one after another, and a
-   * write queued behind another is skipped when that one already saved its changes.
-   */
-  private save(): Promise<void> {
-    this.changes += 1;
-    const file = this.file;
-    if (!file) return Promise.resolve();
-    const wanted = this.changes;
-    const write = async (): Promise<void> => {
-      if (this.savedChanges >= wanted) return;
-      const changes = this.changes;
-      const content: QueueFile = {
-        version: 1,
-        messages: this.messages,
-        deadLetters: this.deadLetters,
-      };
-      await writeFileAtomically(file, JSON.stringify(content, null, 2));
-      this.savedChanges = changes;
-    };
-    // A failed write rejects for its caller; the next save must still run and retry.
-    this.saving = this.saving.then(write, write);
-    return this.saving;
+  /** Folds the journal into the snapshot and releases the journal file; the queue stays usable. */
+  async close(): Promise<void> {
+    await this.writing;
+    if (this.file) await this.compact();
   }
+
+  /** Appends entries to the journal; `durable` flushes them to disk before resolving. */
+  private append(entries: JournalEntry[], durable: boolean): Promise<void> {
+    const file = this.journalFile;
+    if (!file || entries.length === 0) return Promise.resolve();
+    const text = entries.map((e) => `${JSON.stringify(e)}\n`).join('');
+    const write = async (): Promise<void> => {
+      this.journal ??= await openJournal(file);
+      await this.journal.appendFile(text, 'utf8');
+      if (durable) await this.journal.sync();
+      this.journalLines += entries.length;
+      if (
+        this.journalLines >
+        COMPACT_AFTER_LINES + 4 * (this.messages.length + this.deadLetters.length)
+      ) {
+        await this.compact();
+      }
+    };
+    // A failed write rejects for its caller; the next write must still run.
+    this.writing = this.writing.then(write, write);
+    return this.writing;
+  }
+
+  /** Writes the whole state as the snapshot, then empties the journal. */
+  private async compact(): Promise<void> {
+    if (!this.file || !this.journalFile) return;
+    const content: QueueFile = {
+      version: 1,
+      messages: this.messages,
+      deadLetters: this.deadLetters,
+    };
+    await writeFileAtomically(this.file, JSON.stringify(content));
+    await this.journal?.close();
+    this.journal = undefined;
+    await rm(this.journalFile, { force: true });
+    this.journalLines = 0;
+  }
+
+  /** Applies the journal written after the snapshot; every entry is idempotent. */
+  private async replay(journalFile: string): Promise<void> {
+    let text: string;
+    try {
+      text = await readFile(journalFile, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw error;
+    }
+    const byId = new Map(this.messages.map((m) => [m.messageId, m]));
+    const deadIds = new Set(this.deadLetters.map((d) => d.id));
+    const lines = text.split('\n');
+    for (const [index, line] of lines.entries()) {
+      if (line === '') continue;
+      let entry: JournalEntry;
+      try {
+        entry = journalEntrySchema.parse(JSON.parse(line));
+      } catch (error) {
+        // A torn last line is what a crash mid-append leaves; anything else is damage.
+        if (index === lines.length - 1 || (index === lines.length - 2 && lines.at(-1) === ''))
+          break;
+        throw new QueueFileError(journalFile, `line ${index + 1} is not a journal entry`, {
+          cause: error,
+        });
+      }
+      switch (entry.op) {
+        case 'send':
+        case 'update':
+          if (entry.op === 'send' && byId.has(entry.message.messageId)) break;
+          if (entry.op === 'update' && !byId.has(entry.message.messageId)) break;
+          byId.set(entry.message.messageId, entry.message);
+          break;
+        case 'delete':
+          byId.delete(entry.id);
+          break;
+        case 'dead':
+          if (!deadIds.has(entry.deadLetter.id)) {
+            deadIds.add(entry.deadLetter.id);
+            this.deadLetters.push(entry.deadLetter);
+          }
+          break;
+        case 'undead': {
+          const ids = new Set(entry.ids);
+          this.deadLetters = this.deadLetters.filter((d) => !ids.has(d.id));
+          for (const id of ids) deadIds.delete(id);
+          break;
+        }
+      }
+    }
+    this.messages = [...byId.values()];
+  }
+}
+
+/** Journal lines tolerated beyond four per live message before the journal is folded in. */
+const COMPACT_AFTER_LINES = 5_000;
+
+const journalEntrySchema = z.discriminatedUnion('op', [
+  z.object({ op: z.literal('send'), message: storedMessageSchema }),
+  z.object({ op: z.literal('update'), message: storedMessageSchema }),
+  z.object({ op: z.literal('delete'), id: z.string() }),
+  z.object({ op: z.literal('dead'), deadLetter: deadLetterSchema }),
+  z.object({ op: z.literal('undead'), ids: z.array(z.string()) }),
+]);
+type JournalEntry = z.infer<typeof journalEntrySchema>;
+
+async function openJournal(file: string): Promise<FileHandle> {
+  await mkdir(dirname(file), { recursive: true });
+  return open(file, 'a');
 }
 
 function newMessage(body: string, now: number): StoredMessage {

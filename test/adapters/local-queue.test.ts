@@ -337,13 +337,34 @@ describe('LocalQueue', () => {
     expect(next?.depth()).toEqual({ visible: 1, notVisible: 0, deadLetters: 0 });
   });
 
-  it('writes the queue as JSON under <dataDir>/queues/<name>.json', async () => {
+  it('writes the queue as JSON under <dataDir>/queues/<name>.json when closed', async () => {
     const queue = await openQueue({ name: 'on-disk', dataDir });
 
     await queue.send([{ n: 7 }]);
+    await queue.close();
 
     const stored = JSON.parse(await readFile(join(dataDir, 'queues', 'on-disk.json'), 'utf8'));
     expect(stored).toMatchObject({ version: 1, messages: [{ body: '{"n":7}' }], deadLetters: [] });
+  });
+
+  it('keeps sends journaled before a close, as after a crash', async () => {
+    const first = await openQueue({ name: 'journaled', dataDir });
+    await first.send([{ n: 1 }, { n: 2 }]);
+    await first.drain(recordingHandler((job) => (job.n === 2 ? 'try later' : undefined)).handler);
+
+    const second = await openQueue({ name: 'journaled', dataDir });
+
+    expect(second.depth()).toEqual({ visible: 0, notVisible: 1, deadLetters: 0 });
+  });
+
+  it('ignores a torn last journal line, as a crash mid-append leaves it', async () => {
+    const first = await openQueue({ name: 'torn', dataDir });
+    await first.send([{ n: 1 }]);
+    await writeFile(join(dataDir, 'queues', 'torn.journal'), '{"op":"delete","i', { flag: 'a' });
+
+    const second = await openQueue({ name: 'torn', dataDir });
+
+    expect(second.depth().visible).toBe(1);
   });
 
   it('names the file when a queue file is damaged', async () => {
