@@ -46,6 +46,8 @@ export const AlertMessageSchema = z.object({
   matchedTerms: z.array(MatchedTermSchema),
   ruleVersion: z.string().optional(),
   createdAt: z.string(),
+  /** Set on a dead-lettered alert so that its redrive tries destinations that rejected it. */
+  retryRejected: z.boolean().optional(),
 });
 export type AlertMessage = z.infer<typeof AlertMessageSchema>;
 

@@ -73,20 +73,29 @@ export type ClaimResult =
   /** The alert was already sent: do nothing. */
   | { outcome: 'already-sent'; sentAt: string }
   /** Another worker holds a live claim: retry later. */
-  | { outcome: 'in-progress' };
+  | { outcome: 'in-progress' }
+  /** The destination rejected it for good; only a redrive (`retryRejected`) tries again. */
+  | { outcome: 'rejected'; reason: string };
 
 export interface AlertLedger {
   /**
    * Claims the alert with a conditional write. A claim older than `leaseMs`
    * (a worker that died mid-send) can be taken over.
    */
-  claim(key: AlertKey, leaseMs: number, expiresAt: Date): Promise<ClaimResult>;
+  claim(
+    key: AlertKey,
+    leaseMs: number,
+    expiresAt: Date,
+    options?: { retryRejected?: boolean },
+  ): Promise<ClaimResult>;
   /** Marks a claimed alert as sent; only the holder of `token` can. */
   markSent(
     key: AlertKey,
     token: string,
     detail: { channel: string; sentAt: string },
   ): Promise<void>;
+  /** Records that the destination rejected the alert for good, so retries skip it. */
+  markRejected(key: AlertKey, token: string, detail: { reason: string; at: string }): Promise<void>;
   /** Gives a claim back after a failed send, so that a retry can claim it. */
   release(key: AlertKey, token: string): Promise<void>;
 }

@@ -219,7 +219,9 @@ export class DynamoSeenItemsStore implements SeenItemsStore {
   }
 
   async forget(feedId: string, itemId: string): Promise<void> {
-    await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: { feedId, itemId } }));
+    await this.client.send(
+      new DeleteCommand({ TableName: this.tableName, Key: { feedId, itemId } }),
+    );
   }
 }
 
@@ -227,7 +229,7 @@ export class DynamoSeenItemsStore implements SeenItemsStore {
 export class ClaimLostError extends Error {
   constructor(
     readonly key: AlertKey,
-    readonly operation: 'markSent' | 'release',
+    readonly operation: 'markSent' | 'markRejected' | 'release',
   ) {
     super(
       `${operation} failed: the claim on alert (subscriber ${key.subscriberId}, watch ${key.watchId}, ` +
@@ -260,7 +262,12 @@ export class DynamoAlertLedger implements AlertLedger {
     private readonly clock: Clock,
   ) {}
 
-  async claim(key: AlertKey, leaseMs: number, expiresAt: Date): Promise<ClaimResult> {
+  async claim(
+    key: AlertKey,
+    leaseMs: number,
+    expiresAt: Date,
+    options: { retryRejected?: boolean } = {},
+  ): Promise<ClaimResult> {
     for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt += 1) {
       const now = this.clock.now();
       const token = randomUUID();
@@ -279,7 +286,8 @@ export class DynamoAlertLedger implements AlertLedger {
             },
             ConditionExpression:
               `attribute_not_exists(subscriberId) OR ${EXPIRED}` +
-              ' OR (#status = :claimed AND #claimedAt < :staleBefore)',
+              ' OR (#status = :claimed AND #claimedAt < :staleBefore)' +
+              (options.retryRejected ? ' OR #status = :rejected' : ''),
             ExpressionAttributeNames: {
               '#ttl': TTL_ATTRIBUTE,
               '#status': 'status',
@@ -289,6 +297,7 @@ export class DynamoAlertLedger implements AlertLedger {
               ':nowSeconds': epochSeconds(now),
               ':claimed': 'claimed',
               ':staleBefore': now.getTime() - leaseMs,
+              ...(options.retryRejected ? { ':rejected': 'rejected' } : {}),
             },
           }),
         );
@@ -302,11 +311,41 @@ export class DynamoAlertLedger implements AlertLedger {
       );
       if (Item && !hasExpired(Item, this.clock.now())) {
         if (Item.status === 'sent') return { outcome: 'already-sent', sentAt: String(Item.sentAt) };
+        if (Item.status === 'rejected') {
+          return { outcome: 'rejected', reason: String(Item.rejectedReason ?? 'rejected') };
+        }
         return { outcome: 'in-progress' };
       }
       // The record was released or expired between the write and the read: try again.
     }
     return { outcome: 'in-progress' };
+  }
+
+  async markRejected(
+    key: AlertKey,
+    token: string,
+    detail: { reason: string; at: string },
+  ): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.key(key),
+          UpdateExpression: 'SET #status = :rejected, rejectedReason = :reason, rejectedAt = :at',
+          ConditionExpression: '#token = :token',
+          ExpressionAttributeNames: { '#status': 'status', '#token': 'token' },
+          ExpressionAttributeValues: {
+            ':rejected': 'rejected',
+            ':reason': detail.reason,
+            ':at': detail.at,
+            ':token': token,
+          },
+        }),
+      );
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) throw new ClaimLostError(key, 'markRejected');
+      throw error;
+    }
   }
 
   async markSent(

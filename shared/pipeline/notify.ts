@@ -112,7 +112,13 @@ export async function notifyAlert(
       result.deliveries.push({ channel: channel.type, outcome: 'failed', error: 'no sender' });
       continue;
     }
-    const claim = await deps.ledger.claim(key, deps.leaseMs ?? DEFAULT_LEASE_MS, expiresAt);
+    const claim = await deps.ledger.claim(key, deps.leaseMs ?? DEFAULT_LEASE_MS, expiresAt, {
+      retryRejected: message.retryRejected ?? false,
+    });
+    if (claim.outcome === 'rejected') {
+      result.deliveries.push({ channel: channel.type, outcome: 'rejected', error: claim.reason });
+      continue;
+    }
     if (claim.outcome === 'already-sent') {
       result.deliveries.push({ channel: channel.type, outcome: 'already-sent' });
       continue;
@@ -129,13 +135,17 @@ export async function notifyAlert(
     try {
       await sender.send(alert, channel);
     } catch (error) {
-      await deps.ledger.release(key, claim.token);
       const reason = error instanceof Error ? error.message : String(error);
       if (error instanceof DeliveryError && !error.retryable) {
+        await deps.ledger.markRejected(key, claim.token, {
+          reason,
+          at: deps.clock.now().toISOString(),
+        });
         // A broken destination: keep the alert for a person, do not loop on it.
-        // On redrive, the ledger skips the channels that already have it.
+        // On redrive, the ledger skips the channels that already have it and
+        // `retryRejected` lets this one be tried again.
         await deps.deadLetters.deadLetter(
-          JSON.stringify(message),
+          JSON.stringify({ ...message, retryRejected: true }),
           `${key.channel} rejected the alert: ${reason}`,
         );
         deps.logger.error('destination rejected alert', {
@@ -145,6 +155,7 @@ export async function notifyAlert(
         });
         result.deliveries.push({ channel: channel.type, outcome: 'rejected', error: reason });
       } else {
+        await deps.ledger.release(key, claim.token);
         retryable.push(`${key.channel}: ${reason}`);
         result.deliveries.push({ channel: channel.type, outcome: 'failed', error: reason });
       }

@@ -163,6 +163,25 @@ describe('DynamoDB adapter on the embedded DynamoDB', () => {
       expect(again).toEqual({ outcome: 'already-sent', sentAt: '2025-03-01T10:00:01Z' });
     });
 
+    it('skips a rejected delivery on retries and lets only a redrive claim it again', async () => {
+      const clock = manualClock('2025-03-01T10:00:00Z');
+      const ledger = newLedger(clock);
+      const key = newAlertKey();
+      const expiresAt = new Date(clock.now().getTime() + DAY_MS);
+      const claim = await ledger.claim(key, leaseMs, expiresAt);
+      if (claim.outcome !== 'claimed') throw new Error(`expected a claim, got ${claim.outcome}`);
+      await ledger.markRejected(key, claim.token, {
+        reason: 'channel_not_found',
+        at: '2025-03-01T10:00:01Z',
+      });
+
+      const retry = await ledger.claim(key, leaseMs, expiresAt);
+      const redrive = await ledger.claim(key, leaseMs, expiresAt, { retryRejected: true });
+
+      expect(retry).toEqual({ outcome: 'rejected', reason: 'channel_not_found' });
+      expect(redrive.outcome).toBe('claimed');
+    });
+
     it('answers in-progress while another worker holds a live claim', async () => {
       const clock = manualClock('2025-03-01T10:00:00Z');
       const ledger = newLedger(clock);
