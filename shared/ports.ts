@@ -40,6 +40,8 @@ export interface FeedError {
 export interface FeedStateStore {
   get(feedId: string): Promise<FeedState | undefined>;
   put(state: FeedState): Promise<void>;
+  /** Writes many states in as few requests as the store allows (unconditional). */
+  putMany(states: FeedState[]): Promise<void>;
   list(): Promise<FeedState[]>;
 }
 

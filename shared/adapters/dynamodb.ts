@@ -9,6 +9,8 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import {
+  BatchWriteCommand,
+  type BatchWriteCommandInput,
   DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
@@ -116,6 +118,12 @@ function hasExpired(item: Record<string, unknown>, now: Date): boolean {
 /** Condition fragment: the TTL attribute exists and is in the past (`#ttl`, `:nowSeconds`). */
 const EXPIRED = '#ttl < :nowSeconds';
 
+/** Most put requests one BatchWriteItem takes. */
+const BATCH_WRITE_LIMIT = 25;
+/** Tries of a batch whose items DynamoDB left unprocessed (throttling). */
+const BATCH_WRITE_ATTEMPTS = 5;
+type BatchWriteRequests = NonNullable<BatchWriteCommandInput['RequestItems']>[string];
+
 /** `FeedStateStore` on a table keyed by `feedId` (`TABLES.feedState`). */
 export class DynamoFeedStateStore implements FeedStateStore {
   constructor(
@@ -132,6 +140,26 @@ export class DynamoFeedStateStore implements FeedStateStore {
 
   async put(state: FeedState): Promise<void> {
     await this.client.send(new PutCommand({ TableName: this.tableName, Item: { ...state } }));
+  }
+
+  async putMany(states: FeedState[]): Promise<void> {
+    for (let i = 0; i < states.length; i += BATCH_WRITE_LIMIT) {
+      let requests: BatchWriteRequests = states
+        .slice(i, i + BATCH_WRITE_LIMIT)
+        .map((state) => ({ PutRequest: { Item: { ...state } } }));
+      for (let attempt = 0; requests.length > 0; attempt++) {
+        if (attempt >= BATCH_WRITE_ATTEMPTS) {
+          throw new Error(
+            `could not write ${requests.length} feed states to ${this.tableName} (throttled)`,
+          );
+        }
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+        const { UnprocessedItems } = await this.client.send(
+          new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }),
+        );
+        requests = UnprocessedItems?.[this.tableName] ?? [];
+      }
+    }
   }
 
   async list(): Promise<FeedState[]> {

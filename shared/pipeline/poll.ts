@@ -70,6 +70,8 @@ export interface PollReport {
 }
 
 const DEFAULT_SEEN_RETENTION_DAYS = 30;
+/** Feed states written per batch (DynamoDB's BatchWriteItem takes 25). */
+const STATE_FLUSH_SIZE = 25;
 const DAY_MS = 86_400_000;
 
 /** Polls the due feeds (or all with `all`), a few at a time. */
@@ -86,10 +88,20 @@ export async function pollFeeds(
     return options.all || next === undefined || new Date(next) <= now;
   });
   const results: FeedPollResult[] = [];
+  // Feed states are written in batches: an unchanged feed then costs no request
+  // of its own. A crash before a flush only means a feed is fetched again.
+  let pendingStates: FeedState[] = [];
+  const flush = async (): Promise<void> => {
+    const batch = pendingStates;
+    pendingStates = [];
+    await deps.feedStates.putMany(batch);
+  };
   const queue = [...due];
   const worker = async (): Promise<void> => {
     for (let feed = queue.shift(); feed; feed = queue.shift()) {
-      const result = await pollFeed(feed, states.get(feed.id), deps, options);
+      const { result, state } = await pollFeed(feed, states.get(feed.id), deps, options);
+      pendingStates.push(state);
+      if (pendingStates.length >= STATE_FLUSH_SIZE) await flush();
       results.push(result);
       options.onFeed?.(result);
     }
@@ -97,6 +109,7 @@ export async function pollFeeds(
   await Promise.all(
     Array.from({ length: Math.min(options.concurrency ?? 8, queue.length) }, worker),
   );
+  await flush();
 
   const report: PollReport = {
     feedsDue: due.length,
@@ -121,13 +134,16 @@ export async function pollFeeds(
   return report;
 }
 
-/** Polls one feed; never throws for a problem of the feed itself. */
+/**
+ * Polls one feed and returns its result with the new state to store; never
+ * throws for a problem of the feed itself.
+ */
 export async function pollFeed(
   feed: FeedToPoll,
   previous: FeedState | undefined,
   deps: PollerDeps,
   options: PollOptions = {},
-): Promise<FeedPollResult> {
+): Promise<{ result: FeedPollResult; state: FeedState }> {
   const startedAt = deps.clock.now();
   // Validators belong to a URL: when the configured URL changes, start afresh.
   const sameUrl = previous?.url === feed.url;
@@ -150,14 +166,16 @@ export async function pollFeed(
     if (fetched.status === 'not-modified') {
       // Nothing changed, but the poll must still be recorded: without the new
       // nextPollAt the feed stays due and is polled on every tick.
-      await deps.feedStates.put({
-        ...state,
-        consecutiveFailures: 0,
-        lastPolledAt: startedAt.toISOString(),
-        lastSuccessAt: startedAt.toISOString(),
-        nextPollAt,
-      });
-      return { feedId: feed.id, status: 'not-modified' };
+      return {
+        result: { feedId: feed.id, status: 'not-modified' },
+        state: {
+          ...state,
+          consecutiveFailures: 0,
+          lastPolledAt: startedAt.toISOString(),
+          lastSuccessAt: startedAt.toISOString(),
+          nextPollAt,
+        },
+      };
     }
     const parsed = await parseFeed(fetched.body, fetched.finalUrl);
     const { items, skipped } = normaliseEntries(feed.id, fetched.finalUrl, parsed);
@@ -186,24 +204,27 @@ export async function pollFeed(
       await Promise.all(fresh.map((item) => deps.seenItems.forget(feed.id, item.id)));
       throw error;
     }
-    await deps.feedStates.put({
-      ...state,
-      ...(fetched.etag ? { etag: fetched.etag } : { etag: undefined }),
-      ...(fetched.lastModified
-        ? { lastModified: fetched.lastModified }
-        : { lastModified: undefined }),
-      consecutiveFailures: 0,
-      lastPolledAt: polledAt,
-      lastSuccessAt: polledAt,
-      nextPollAt,
-      itemsSeenTotal: state.itemsSeenTotal + fresh.length,
-    });
-    return {
+    const result: FeedPollResult = {
       feedId: feed.id,
       status: 'polled',
       itemsNew: fresh.length,
       itemsSeen: items.length - fresh.length,
       skippedEntries: skipped.length,
+    };
+    return {
+      result,
+      state: {
+        ...state,
+        ...(fetched.etag ? { etag: fetched.etag } : { etag: undefined }),
+        ...(fetched.lastModified
+          ? { lastModified: fetched.lastModified }
+          : { lastModified: undefined }),
+        consecutiveFailures: 0,
+        lastPolledAt: polledAt,
+        lastSuccessAt: polledAt,
+        nextPollAt,
+        itemsSeenTotal: state.itemsSeenTotal + fresh.length,
+      },
     };
   } catch (error) {
     const failure: FeedError = {
@@ -217,14 +238,16 @@ export async function pollFeed(
       kind: failure.kind,
       error: failure.message,
     });
-    await deps.feedStates.put({
-      ...state,
-      lastPolledAt: startedAt.toISOString(),
-      lastError: failure,
-      consecutiveFailures: state.consecutiveFailures + 1,
-      nextPollAt,
-    });
-    return { feedId: feed.id, status: 'failed', error: failure };
+    return {
+      result: { feedId: feed.id, status: 'failed', error: failure },
+      state: {
+        ...state,
+        lastPolledAt: startedAt.toISOString(),
+        lastError: failure,
+        consecutiveFailures: state.consecutiveFailures + 1,
+        nextPollAt,
+      },
+    };
   }
 }
 
