@@ -144,7 +144,7 @@ export function evaluate(expr: Expr, item: AnalyzedItem, titleOnly = false): boo
 function filterHolds(on: 'source' | 'lang', value: string, input: MatchInput): boolean {
   if (on === 'source') return input.feed === value;
   // An item whose language is unknown is not excluded by a language filter.
-  return input.lang === undefined || languageOf(input.lang) === value.toLowerCase();
+  return input.lang === undefined || languageOf(input.lang) === languageOf(value);
 }
 
 /** `en-GB` → `en`. */

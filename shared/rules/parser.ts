@@ -202,7 +202,8 @@ class Parser {
           'write deploy*',
         );
       }
-      if ([...only.norm].length < MIN_WILDCARD_PREFIX) {
+      // Letters are counted decomposed, so that a Hangul syllable counts as its jamo (북한* is fine).
+      if ([...only.norm.normalize('NFD')].length < MIN_WILDCARD_PREFIX) {
         return this.fail(
           offset,
           `"${text}": a wildcard needs at least ${MIN_WILDCARD_PREFIX} letters before *`,

@@ -469,3 +469,21 @@ describe('compileWatches', () => {
     expect(compiled.map((m) => m.watchId)).toEqual(['b', 'c']);
   });
 });
+
+describe('languages', () => {
+  it('compares lang: by base language, so lang:en-GB matches an en-US item', () => {
+    const watch = watchFor('troops AND lang:en-GB');
+
+    expect(
+      matchWatch(watch, new AnalyzedItem(item('Troops', '', { lang: 'en-US' }))),
+    ).toBeDefined();
+    expect(matchWatch(watch, new AnalyzedItem(item('Troops', '', { lang: 'fr' })))).toBeUndefined();
+  });
+
+  it('counts a Hangul syllable as its letters, so a two-syllable Korean wildcard is allowed and matches inflected words', () => {
+    const watch = watchFor('북한*');
+
+    expect(matchWatch(watch, new AnalyzedItem(item('북한군은 러시아에 파병됐다')))).toBeDefined();
+    expect(compileWatches([watch]).match(item('북한군은 러시아에 파병됐다'))).toHaveLength(1);
+  });
+});
