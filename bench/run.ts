@@ -11,6 +11,7 @@ interface Benchmark {
 // Loaded on demand so that one benchmark's set-up never slows another down.
 const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   matcher: () => import('./matcher.ts'),
+  pipeline: () => import('./pipeline.ts'),
 };
 
 async function main(): Promise<void> {

@@ -72,6 +72,8 @@ export interface PollReport {
 const DEFAULT_SEEN_RETENTION_DAYS = 30;
 /** Feed states written per batch (DynamoDB's BatchWriteItem takes 25). */
 const STATE_FLUSH_SIZE = 25;
+/** Seen-item writes in flight per feed. */
+const SEEN_WRITE_CONCURRENCY = 16;
 const DAY_MS = 86_400_000;
 
 /** Polls the due feeds (or all with `all`), a few at a time. */
@@ -188,10 +190,11 @@ export async function pollFeed(
     }
     const retentionMs = (options.seenRetentionDays ?? DEFAULT_SEEN_RETENTION_DAYS) * DAY_MS;
     const expiresAt = new Date(startedAt.getTime() + retentionMs);
-    const fresh = [];
-    for (const item of items) {
-      if (await deps.seenItems.markSeen(feed.id, item.id, expiresAt)) fresh.push(item);
-    }
+    // The conditional writes are independent: run a few at a time, keep feed order.
+    const isNew = await mapConcurrently(items, SEEN_WRITE_CONCURRENCY, (item) =>
+      deps.seenItems.markSeen(feed.id, item.id, expiresAt),
+    );
+    const fresh = items.filter((_, i) => isNew[i]);
     const polledAt = startedAt.toISOString();
     try {
       await deps.itemsQueue.send(
@@ -249,6 +252,21 @@ export async function pollFeed(
       },
     };
   }
+}
+
+/** `fn` over `values` with at most `limit` calls in flight; results in input order. */
+async function mapConcurrently<T, R>(
+  values: readonly T[],
+  limit: number,
+  fn: (value: T) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(values.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let i = next++; i < values.length; i = next++) results[i] = await fn(values[i] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, values.length) }, worker));
+  return results;
 }
 
 function failureKind(error: unknown): string {
