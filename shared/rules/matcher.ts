@@ -42,13 +42,37 @@ interface Span {
 }
 
 const FIELDS: readonly TextField[] = ['title', 'summary'];
+const NO_SPANS: Span[] = [];
+
+/** A stable key per distinct term, so that watches sharing a term share its occurrences. */
+const termKeys = new WeakMap<Term, string>();
+function termKey(term: Term): string {
+  let key = termKeys.get(term);
+  if (key === undefined) {
+    const body =
+      term.kind === 'phrase'
+        ? term.tokens.join(' ')
+        : term.kind === 'prefix'
+          ? term.prefix
+          : term.token;
+    key = `${term.kind}:${body}`;
+    termKeys.set(term, key);
+  }
+  return key;
+}
 
 /** An item analysed once, with per-item caches of term occurrences. */
 export class AnalyzedItem {
   readonly fields: readonly [Token[], Token[]];
   /** Folded token → positions, over both fields. */
   readonly positions = new Map<string, Span[]>();
-  private readonly spanCache = new Map<Term, Span[]>();
+  private readonly spanCache = new Map<string, Span[]>();
+  /**
+   * Prefix → the item's folded tokens that start with it, for the prefixes of
+   * the rule set; filled by the matcher's pre-filter pass so that wildcards are
+   * resolved once per item. Without it, wildcards scan the item's tokens.
+   */
+  prefixTokens: { registered: ReadonlySet<string>; found: Map<string, string[]> } | undefined;
 
   constructor(readonly input: MatchInput) {
     this.fields = [analyze(input.title), analyze(input.summary)];
@@ -66,10 +90,12 @@ export class AnalyzedItem {
 
   /** Every occurrence of `term` in either field. */
   spans(term: Term): Span[] {
-    let spans = this.spanCache.get(term);
+    if (term.kind === 'word') return this.positions.get(term.token) ?? NO_SPANS;
+    const key = termKey(term);
+    let spans = this.spanCache.get(key);
     if (!spans) {
       spans = this.findSpans(term);
-      this.spanCache.set(term, spans);
+      this.spanCache.set(key, spans);
     }
     return spans;
   }
@@ -77,13 +103,19 @@ export class AnalyzedItem {
   private findSpans(term: Term): Span[] {
     switch (term.kind) {
       case 'word':
-        return this.positions.get(term.token) ?? [];
+        return this.positions.get(term.token) ?? NO_SPANS;
       case 'exact':
-        return (this.positions.get(foldWord(term.token)) ?? []).filter(
+        return (this.positions.get(foldWord(term.token)) ?? NO_SPANS).filter(
           (s) => this.fields[s.field][s.first]?.exact === term.token,
         );
       case 'prefix': {
         const spans: Span[] = [];
+        if (this.prefixTokens?.registered.has(term.prefix)) {
+          for (const norm of this.prefixTokens.found.get(term.prefix) ?? []) {
+            spans.push(...(this.positions.get(norm) ?? NO_SPANS));
+          }
+          return spans;
+        }
         for (const [norm, list] of this.positions) {
           if (norm.startsWith(term.prefix)) spans.push(...list);
         }
@@ -92,7 +124,7 @@ export class AnalyzedItem {
       case 'phrase': {
         const [head, ...rest] = term.tokens;
         const spans: Span[] = [];
-        for (const start of this.positions.get(head ?? '') ?? []) {
+        for (const start of this.positions.get(head ?? '') ?? NO_SPANS) {
           const tokens = this.fields[start.field];
           if (rest.every((t, k) => tokens[start.first + 1 + k]?.norm === t)) {
             spans.push({ field: start.field, first: start.first, last: start.first + rest.length });
@@ -260,8 +292,8 @@ export function matchWatch(watch: Watch, item: AnalyzedItem): WatchMatch | undef
 }
 
 /**
- * Anchor terms of an expression: if the expression holds for an item, at least
- * one anchor occurs in it. `undefined` means no such set is known.
+ * Anchor terms: if an expression holds for an item, at least one of its
+ * anchors occurs in the item.
  */
 interface Anchors {
   words: string[];
@@ -281,79 +313,122 @@ function wordCost(word: string): number {
   return COMMON_WORDS.has(word) ? 1000 : 1 + 8 / Math.max(1, word.length);
 }
 
-function anchorsOf(e: Expr): Anchors | undefined {
+// Analysts write names capitalised (Pyongyang, "Kim Jong Un", Patriot*), and a
+// name is much rarer in news text than a lower-case word (deploy*, strike):
+// the pre-filter prefers to index a watch under its names.
+const NAME = /^["\u201c{(]*\p{Lu}/u;
+const NAME_FACTOR = 0.3;
+
+/** The anchors of a single term, with a cost estimating how often it occurs in news. */
+function termAnchors(e: Term): Anchors {
+  const factor = e.kind === 'exact' || NAME.test(e.text) ? NAME_FACTOR : 1;
   switch (e.kind) {
     case 'word':
-      return { words: [e.token], prefixes: [], cost: wordCost(e.token) };
+      return { words: [e.token], prefixes: [], cost: wordCost(e.token) * factor };
     case 'exact': {
       const folded = foldWord(e.token);
-      return { words: [folded], prefixes: [], cost: wordCost(folded) };
+      return { words: [folded], prefixes: [], cost: wordCost(folded) * factor };
     }
     case 'phrase': {
+      // Anchored on its rarest word; a phrase as a whole is rarer still.
       const best = e.tokens.reduce((a, b) => (wordCost(b) < wordCost(a) ? b : a));
-      return { words: [best], prefixes: [], cost: wordCost(best) };
+      return {
+        words: [best],
+        prefixes: [],
+        cost: wordCost(best) * factor * 0.5 ** (e.tokens.length - 1),
+      };
     }
     case 'prefix':
-      return { words: [], prefixes: [e.prefix], cost: 5 + 40 / e.prefix.length };
+      return { words: [], prefixes: [e.prefix], cost: (5 + 40 / e.prefix.length) * factor };
+  }
+}
+
+/**
+ * Anchor sets that must ALL have a hit for the expression to hold: one per
+ * positive operand of an AND or NEAR (recursively), one for an OR (the union
+ * of its alternatives). An empty list means nothing is required.
+ */
+function requiredAnchors(e: Expr): Anchors[] {
+  switch (e.kind) {
+    case 'word':
+    case 'phrase':
+    case 'prefix':
+    case 'exact':
+      return [termAnchors(e)];
+    case 'and':
+      return e.children.flatMap((c) => (c.kind === 'not' ? [] : requiredAnchors(c)));
+    case 'near':
+      return [...requiredAnchors(e.left), ...requiredAnchors(e.right)];
+    case 'scope':
+      return requiredAnchors(e.child);
     case 'or': {
       const all: Anchors = { words: [], prefixes: [], cost: 0 };
       for (const child of e.children) {
-        const a = anchorsOf(child);
-        if (!a) return undefined;
-        all.words.push(...a.words);
-        all.prefixes.push(...a.prefixes);
-        all.cost += a.cost;
+        // An alternative is satisfied only if its own cheapest requirement is.
+        const sets = requiredAnchors(child);
+        const best = cheapest(sets);
+        if (!best) return [];
+        all.words.push(...best.words);
+        all.prefixes.push(...best.prefixes);
+        all.cost += best.cost;
       }
-      return all;
+      return [all];
     }
-    case 'and': {
-      let best: Anchors | undefined;
-      for (const child of e.children) {
-        const a = child.kind === 'not' ? undefined : anchorsOf(child);
-        if (a && (!best || a.cost < best.cost)) best = a;
-      }
-      return best;
-    }
-    case 'near': {
-      const left = anchorsOf(e.left);
-      const right = anchorsOf(e.right);
-      if (!left || !right) return left ?? right;
-      return left.cost <= right.cost ? left : right;
-    }
-    case 'scope':
-      return anchorsOf(e.child);
     default:
-      return undefined;
+      return [];
   }
 }
+
+function cheapest(sets: Anchors[]): Anchors | undefined {
+  let best: Anchors | undefined;
+  for (const set of sets) if (!best || set.cost < best.cost) best = set;
+  return best;
+}
+
+/** Requirements checked on a candidate besides its indexed anchors (a few at most). */
+const MAX_EXTRA_REQUIREMENTS = 3;
 
 /** All watches of a rule set compiled into one matcher. */
 export class Matcher {
   private readonly wordIndex = new Map<string, number[]>();
-  private readonly prefixIndex = new Map<string, number[]>();
+  /** First `bucketLength` characters of a prefix → the prefixes starting so, with the watches they anchor. */
+  private readonly prefixBuckets = new Map<string, { prefix: string; watches: number[] }[]>();
+  private readonly registeredPrefixes = new Set<string>();
+  private bucketLength = Number.POSITIVE_INFINITY;
+  /** Per watch: anchor sets besides the indexed one that must also have a hit. */
+  private readonly extraRequirements: (Anchors[] | undefined)[];
   private readonly unanchored: number[] = [];
   private readonly stamp: Uint32Array;
   private epoch = 0;
-  private minPrefix = Number.POSITIVE_INFINITY;
-  private maxPrefix = 0;
   /** Watches evaluated for the last item (after the pre-filter). */
   lastCandidateCount = 0;
 
   constructor(readonly watches: readonly Watch[]) {
     this.stamp = new Uint32Array(watches.length);
+    this.extraRequirements = new Array(watches.length);
+    const primaryPrefixes = new Map<string, number[]>();
     watches.forEach((watch, index) => {
-      const anchors = anchorsOf(watch.expr);
-      if (!anchors) {
+      const sets = requiredAnchors(watch.expr).sort((a, b) => a.cost - b.cost);
+      for (const set of sets) for (const p of set.prefixes) this.registeredPrefixes.add(p);
+      const [primary, ...rest] = sets;
+      if (!primary) {
         this.unanchored.push(index);
         return;
       }
-      for (const word of new Set(anchors.words)) addTo(this.wordIndex, word, index);
-      for (const prefix of new Set(anchors.prefixes)) {
-        addTo(this.prefixIndex, prefix, index);
-        this.minPrefix = Math.min(this.minPrefix, prefix.length);
-        this.maxPrefix = Math.max(this.maxPrefix, prefix.length);
-      }
+      if (rest.length > 0) this.extraRequirements[index] = rest.slice(0, MAX_EXTRA_REQUIREMENTS);
+      for (const word of new Set(primary.words)) addTo(this.wordIndex, word, index);
+      for (const prefix of new Set(primary.prefixes)) addTo(primaryPrefixes, prefix, index);
     });
+    collectTermPrefixes(watches, this.registeredPrefixes);
+    for (const prefix of this.registeredPrefixes) {
+      this.bucketLength = Math.min(this.bucketLength, prefix.length);
+    }
+    for (const prefix of this.registeredPrefixes) {
+      const key = prefix.slice(0, this.bucketLength);
+      const bucket = this.prefixBuckets.get(key) ?? [];
+      bucket.push({ prefix, watches: primaryPrefixes.get(prefix) ?? [] });
+      this.prefixBuckets.set(key, bucket);
+    }
   }
 
   /** Every watch that matches the item, in rule-set order, with its hits. */
@@ -369,10 +444,15 @@ export class Matcher {
     return matches;
   }
 
-  /** Indexes of the watches whose anchors occur in the item, ascending. */
+  /**
+   * Indexes of the watches whose anchors occur in the item, ascending. Also
+   * resolves the rule set's wildcards against the item's tokens, once.
+   */
   candidates(item: AnalyzedItem): number[] {
     this.epoch = this.epoch === 0xffffffff ? 1 : this.epoch + 1;
     if (this.epoch === 1) this.stamp.fill(0);
+    const found = new Map<string, string[]>();
+    item.prefixTokens = { registered: this.registeredPrefixes, found };
     const out: number[] = [];
     const take = (list: number[] | undefined): void => {
       if (!list) return;
@@ -384,17 +464,58 @@ export class Matcher {
       }
     };
     take(this.unanchored);
-    const hasPrefixes = this.prefixIndex.size > 0;
+    const hasPrefixes = this.prefixBuckets.size > 0;
     for (const norm of item.positions.keys()) {
       take(this.wordIndex.get(norm));
-      if (hasPrefixes) {
-        const longest = Math.min(norm.length, this.maxPrefix);
-        for (let n = this.minPrefix; n <= longest; n++)
-          take(this.prefixIndex.get(norm.slice(0, n)));
+      if (!hasPrefixes || norm.length < this.bucketLength) continue;
+      const bucket = this.prefixBuckets.get(norm.slice(0, this.bucketLength));
+      if (!bucket) continue;
+      for (const entry of bucket) {
+        if (!norm.startsWith(entry.prefix)) continue;
+        const tokens = found.get(entry.prefix);
+        if (tokens) tokens.push(norm);
+        else found.set(entry.prefix, [norm]);
+        take(entry.watches);
       }
     }
-    return out.sort((a, b) => a - b);
+    const admitted = out.filter((index) => {
+      const extra = this.extraRequirements[index];
+      return !extra || extra.every((set) => this.anyOccurs(set, item, found));
+    });
+    return admitted.sort((a, b) => a - b);
   }
+
+  private anyOccurs(set: Anchors, item: AnalyzedItem, found: Map<string, string[]>): boolean {
+    for (const word of set.words) if (item.positions.has(word)) return true;
+    for (const prefix of set.prefixes) if (found.has(prefix)) return true;
+    return false;
+  }
+}
+
+/** Adds every wildcard prefix used anywhere in the watches (not only anchors). */
+function collectTermPrefixes(watches: readonly Watch[], into: Set<string>): void {
+  const visit = (e: Expr): void => {
+    switch (e.kind) {
+      case 'prefix':
+        into.add(e.prefix);
+        return;
+      case 'and':
+      case 'or':
+        for (const c of e.children) visit(c);
+        return;
+      case 'not':
+      case 'scope':
+        visit(e.child);
+        return;
+      case 'near':
+        visit(e.left);
+        visit(e.right);
+        return;
+      default:
+        return;
+    }
+  };
+  for (const watch of watches) visit(watch.expr);
 }
 
 function addTo(index: Map<string, number[]>, key: string, value: number): void {
