@@ -3,8 +3,9 @@
  * watches and queues one alert per (subscriber, watch, story). Composition
  * only; the work is `classifyItem`.
  */
-import { sharedSqsClient } from '../shared/adapters/aws-clients.ts';
+import { sharedDocumentClient, sharedSqsClient } from '../shared/adapters/aws-clients.ts';
 import { createJsonLogger } from '../shared/adapters/json-logger.ts';
+import { DynamoRuleStore } from '../shared/adapters/rule-store.ts';
 import { SqsDeadLetterSender, SqsQueueSender } from '../shared/adapters/sqs.ts';
 import { deployedSubscribers, StaticSubscriptionStore } from '../shared/alerts/subscriptions.ts';
 import { loadConfig } from '../shared/config/config.ts';
@@ -13,13 +14,18 @@ import type { AlertMessage } from '../shared/messages.ts';
 import { createClassifierHandler } from '../shared/pipeline/classify.ts';
 import { systemClock } from '../shared/ports.ts';
 import { FileWatchSource } from '../shared/rules/file-watch-source.ts';
+import { TableWatchSource } from '../shared/rules/table-watch-source.ts';
 
 const logger = createJsonLogger('classifier');
 const config = await loadConfig(requireEnv('WIREWATCH_CONFIG'));
 const sqs = sharedSqsClient();
+// Deployed, the rules are pushed to the rules table; without one, the bundled watch file.
+const rulesTable = process.env.RULES_TABLE_NAME;
 
 export const handler = createClassifierHandler({
-  watches: new FileWatchSource(config.watchFile, logger),
+  watches: rulesTable
+    ? new TableWatchSource(new DynamoRuleStore(sharedDocumentClient(), rulesTable), logger)
+    : new FileWatchSource(config.watchFile, logger),
   subscriptions: new StaticSubscriptionStore(deployedSubscribers(config)),
   alertsQueue: new SqsQueueSender<AlertMessage>(sqs, requireEnv('ALERTS_QUEUE_URL')),
   deadLetters: new SqsDeadLetterSender(sqs, requireEnv('ITEMS_DLQ_URL')),

@@ -150,6 +150,55 @@ export interface WatchSource {
   current(): Promise<RuleSet>;
 }
 
+/** What a person pushes: the watch file's text and who pushes it why. */
+export interface RuleDraft {
+  /** The YAML of the watch file, exactly as written. */
+  source: string;
+  author: string;
+  /** Why this version exists, like a commit message. */
+  message: string;
+  /** Number of watches in the file (it has been validated before the push). */
+  watchCount: number;
+}
+
+/** One stored version of the watch file, without its text. */
+export interface RuleVersionSummary {
+  /** 1, 2, 3, ... in the order they were pushed. */
+  version: number;
+  /** Hex SHA-256 of the UTF-8 source. */
+  sha256: string;
+  author: string;
+  message: string;
+  /** When it was pushed (ISO 8601). */
+  createdAt: string;
+  watchCount: number;
+}
+
+/** One stored version of the watch file, with its text. */
+export interface RuleVersion extends RuleVersionSummary {
+  source: string;
+}
+
+/**
+ * The versions of the watch file in a deployment and which one is live.
+ * Pushing is optimistic: it names the version the pusher saw as current and
+ * fails if another push moved it meanwhile, so two pushes never both win.
+ */
+export interface RuleStore {
+  /** The number of the live version (one small read), `undefined` before the first push. */
+  currentVersion(): Promise<number | undefined>;
+  /** The live version, `undefined` before the first push. */
+  current(): Promise<RuleVersion | undefined>;
+  get(version: number): Promise<RuleVersion | undefined>;
+  /** The newest versions first, at most `limit` of them. */
+  history(limit: number): Promise<RuleVersionSummary[]>;
+  /**
+   * Stores `draft` as a new version and makes it live, provided the live
+   * version is still `expectedCurrent` (`undefined`: nothing pushed yet).
+   */
+  push(draft: RuleDraft, expectedCurrent: number | undefined): Promise<RuleVersion>;
+}
+
 /** Structured logging: a message and fields; JSON lines on AWS, readable lines locally. */
 export interface Logger {
   info(message: string, fields?: Record<string, unknown>): void;

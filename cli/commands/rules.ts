@@ -1,25 +1,20 @@
-/** `wirewatch rules ...`: the analyst's tools for writing and trying watches. */
+/**
+ * `wirewatch rules ...`: the analyst's tools for writing and trying watches,
+ * and (`rules-deploy.ts`) for pushing them to a deployment.
+ */
 import type { Command } from 'commander';
 import pc from 'picocolors';
 import type { Item } from '../../shared/feeds/item.ts';
-import { formatDiagnostic } from '../../shared/rules/diagnostics.ts';
 import { type ExplainNode, explainWatch } from '../../shared/rules/explain.ts';
 import { AnalyzedItem, compileWatches, type TermHit } from '../../shared/rules/matcher.ts';
 import type { Watch } from '../../shared/rules/watch.ts';
-import { loadWatchFile, type WatchFile } from '../../shared/rules/watch-file.ts';
+import { loadWatchFile } from '../../shared/rules/watch-file.ts';
+import { CommandFailure, run } from '../command-failure.ts';
+import { printDiagnostics } from '../diagnostics-output.ts';
 import { readItemsFile } from '../items-file.ts';
+import { registerRulesDeployCommands } from './rules-deploy.ts';
 
 export const DEFAULT_WATCH_FILE = 'samples/watches.yaml';
-
-/** Exit codes: 1 = the watch file has errors, 2 = bad usage or unreadable input. */
-class CommandFailure extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: number,
-  ) {
-    super(message);
-  }
-}
 
 export function registerRulesCommands(program: Command): void {
   const rules = program.command('rules').description('write, check and try watch rules');
@@ -163,43 +158,8 @@ export function registerRulesCommands(program: Command): void {
         }
       }),
     );
-}
 
-/** Wraps an action so failures print one clear line and set the exit code. */
-function run<A extends unknown[]>(
-  action: (...args: A) => Promise<void>,
-): (...args: A) => Promise<void> {
-  return async (...args: A) => {
-    try {
-      await action(...args);
-    } catch (error) {
-      if (error instanceof CommandFailure) {
-        console.error(error.message);
-        process.exitCode = error.exitCode;
-        return;
-      }
-      if (error instanceof Error && error.name === 'ItemsFileError') {
-        console.error(error.message);
-        process.exitCode = 2;
-        return;
-      }
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        console.error(`cannot read ${(error as NodeJS.ErrnoException).path}: no such file`);
-        process.exitCode = 2;
-        return;
-      }
-      throw error;
-    }
-  };
-}
-
-/** Prints every diagnostic to stderr; returns the number of errors. */
-function printDiagnostics(file: WatchFile): number {
-  for (const d of file.diagnostics) {
-    const text = formatDiagnostic(d);
-    console.error(d.severity === 'error' ? pc.red(text) : pc.yellow(text));
-  }
-  return file.diagnostics.filter((d) => d.severity === 'error').length;
+  registerRulesDeployCommands(rules);
 }
 
 async function validWatches(path: string, showWarnings = true): Promise<Watch[]> {

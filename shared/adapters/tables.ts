@@ -72,6 +72,18 @@ export const TABLES = {
     sortKey: { name: 'alertKey', type: 'S' },
     ttlAttribute: TTL_ATTRIBUTE,
   },
+  /**
+   * The versions of the watch file pushed to a deployment. Each rule set
+   * (`ruleSet`, normally `default`) holds one item per version (1, 2, ...)
+   * with the YAML, and a pointer item at version 0 whose `current` names the
+   * live version. Written by `DynamoRuleStore` with single-item conditional writes.
+   */
+  rules: {
+    logicalId: 'RulesTable',
+    envVar: 'RULES_TABLE_NAME',
+    partitionKey: { name: 'ruleSet', type: 'S' },
+    sortKey: { name: 'version', type: 'N' },
+  },
 } as const satisfies Record<string, TableDefinition>;
 
 /** Key of a table in `TABLES`. */

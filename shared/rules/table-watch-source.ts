@@ -1,0 +1,154 @@
+/**
+ * The rule set of a deployment, read from the rules table. The compiled rule
+ * set is cached and the live-version pointer re-read at most once per refresh
+ * interval (a minute by default), so a push goes live within that interval
+ * without a redeploy, for the cost of one small read per interval.
+ *
+ * A version that does not compile (the classifier's rule language is stricter
+ * than the CLI that pushed it) never replaces a good one: the last good rule
+ * set keeps running and an error is logged. A cold start on such a version
+ * falls back to the newest earlier version that compiles, so that every
+ * instance runs the same rules.
+ */
+import type { Clock, Logger, RuleSet, RuleStore, RuleVersion, WatchSource } from '../ports.ts';
+import { systemClock } from '../ports.ts';
+import { formatDiagnostic, WatchFileError } from './diagnostics.ts';
+import { compileWatches } from './matcher.ts';
+import { parseWatchFile, requireWatches } from './watch-file.ts';
+
+/** Default for `TableWatchSourceOptions.refreshMs`: one minute. */
+export const DEFAULT_RULES_REFRESH_MS = 60_000;
+/** How many earlier versions a cold start tries when the live one does not compile. */
+const FALLBACK_VERSIONS = 10;
+
+/** Options of `TableWatchSource`. */
+export interface TableWatchSourceOptions {
+  /** Longest time a cached rule set is used without re-reading the pointer. */
+  refreshMs?: number;
+  clock?: Clock;
+}
+
+/** Thrown when the rules table has no usable version at all. */
+export class NoRulesError extends Error {
+  constructor(detail: string) {
+    super(`no watch rules to run: ${detail}`);
+    this.name = 'NoRulesError';
+  }
+}
+
+interface Loaded {
+  /** The version the rule set was compiled from. */
+  version: number;
+  ruleSet: RuleSet;
+}
+
+/** `WatchSource` backed by a `RuleStore`; `RuleSet.version` is the version number. */
+export class TableWatchSource implements WatchSource {
+  private readonly refreshMs: number;
+  private readonly clock: Clock;
+  private loaded: Loaded | undefined;
+  /** The live version as last read, whether or not it compiled. */
+  private seenVersion: number | undefined;
+  private checkedAt = Number.NEGATIVE_INFINITY;
+  private refreshing: Promise<RuleSet> | undefined;
+
+  constructor(
+    private readonly store: RuleStore,
+    private readonly logger: Logger,
+    options: TableWatchSourceOptions = {},
+  ) {
+    this.refreshMs = options.refreshMs ?? DEFAULT_RULES_REFRESH_MS;
+    this.clock = options.clock ?? systemClock;
+  }
+
+  async current(): Promise<RuleSet> {
+    const now = this.clock.now().getTime();
+    if (this.loaded && now - this.checkedAt < this.refreshMs) return this.loaded.ruleSet;
+    // Concurrent callers share one refresh.
+    this.refreshing ??= this.refresh(now).finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
+  }
+
+  private async refresh(now: number): Promise<RuleSet> {
+    try {
+      return await this.reload(now);
+    } catch (error) {
+      if (!this.loaded) throw error;
+      // A throttled or unreachable table must not stop classification: the
+      // rules in memory were live a moment ago; the next interval tries again.
+      this.checkedAt = now;
+      this.logger.error('cannot read the rules table; keeping the current rules', {
+        ruleVersion: this.loaded.version,
+        error: error instanceof Error ? error.message : String(error),
+      });
+      return this.loaded.ruleSet;
+    }
+  }
+
+  private async reload(now: number): Promise<RuleSet> {
+    const live = await this.store.currentVersion();
+    this.checkedAt = now;
+    if (live === undefined) {
+      if (this.loaded) return this.loaded.ruleSet;
+      throw new NoRulesError(
+        'nothing has been pushed to the rules table yet (wirewatch rules push <file> --stack <stack>)',
+      );
+    }
+    if (this.loaded && live === this.seenVersion) return this.loaded.ruleSet;
+
+    const loaded = this.loaded ? await this.tryLoad(live) : await this.loadColdStart(live);
+    // Remembered only once tried, so a version that could not be read is tried again.
+    this.seenVersion = live;
+    if (loaded) {
+      if (this.loaded) {
+        this.logger.info('rules updated', { from: this.loaded.version, to: loaded.version });
+      }
+      this.loaded = loaded;
+    }
+    if (!this.loaded)
+      throw new NoRulesError(`version ${live} and the versions before it do not compile`);
+    return this.loaded.ruleSet;
+  }
+
+  /** The live version, else the newest earlier one that compiles. */
+  private async loadColdStart(live: number): Promise<Loaded | undefined> {
+    for (let version = live; version > 0 && version > live - FALLBACK_VERSIONS; version--) {
+      const loaded = await this.tryLoad(version);
+      if (loaded) return loaded;
+    }
+    return undefined;
+  }
+
+  private async tryLoad(version: number): Promise<Loaded | undefined> {
+    const stored = await this.store.get(version);
+    if (!stored) {
+      this.logger.error('rules version is missing from the rules table', {
+        ruleVersion: version,
+      });
+      return undefined;
+    }
+    try {
+      return { version, ruleSet: compileVersion(stored) };
+    } catch (error) {
+      if (!(error instanceof WatchFileError)) throw error;
+      this.logger.error('rules version has errors; keeping the previous rules', {
+        ruleVersion: version,
+        keeping: this.loaded?.version ?? null,
+        errors: error.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic),
+      });
+      return undefined;
+    }
+  }
+}
+
+/** Compiles a stored version; throws `WatchFileError` when it has errors. */
+export function compileVersion(stored: RuleVersion): RuleSet {
+  const watches = requireWatches(parseWatchFile(stored.source, `rules version ${stored.version}`));
+  return {
+    matcher: compileWatches(watches),
+    watches: new Map(watches.map((w) => [w.id, w])),
+    version: String(stored.version),
+  };
+}
