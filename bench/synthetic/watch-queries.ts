@@ -23,6 +23,12 @@ export function generateWatchQueries(
   count: number,
   seed: number,
 ): string[] {
+  const next = watchQueryGenerator(vocabulary, seed);
+  return Array.from({ length: count }, next);
+}
+
+/** A source of queries, one per call; the same seed always gives the same sequence. */
+export function watchQueryGenerator(vocabulary: Vocabulary, seed: number): () => string {
   const random = new Random(seed);
   const popularity = new Map<EntityKind, Zipf>(
     ENTITY_KINDS.map((kind) => [kind, new Zipf(vocabulary.entities[kind].length)]),
@@ -80,7 +86,5 @@ export function generateWatchQueries(
     [5, () => `title:(${term(entity)} NEAR/3 ${term(action)}) AND ${entity()}`],
   ];
 
-  const queries: string[] = [];
-  for (let i = 0; i < count; i++) queries.push(random.weighted(shapes)());
-  return queries;
+  return () => random.weighted(shapes)();
 }
