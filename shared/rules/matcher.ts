@@ -167,7 +167,7 @@ export function evaluate(expr: Expr, item: AnalyzedItem, titleOnly = false): boo
     case 'filter':
       return filterHolds(expr.on, expr.value, item.input);
     case 'near':
-      return nearPairs(expr, item, titleOnly, true).length > 0;
+      return nearHolds(expr, item, titleOnly);
     case 'list':
       throw new Error(`list @${expr.name} was not expanded before evaluation`);
   }
@@ -190,6 +190,42 @@ interface TermSpan {
 }
 
 /** Occurrences of a proximity operand (a term or an OR of terms). */
+/** The spans of a proximity operand (a term or an OR of terms), appended to `out`. */
+function collectOperandSpans(e: Expr, item: AnalyzedItem, out: Span[]): Span[] {
+  if (e.kind === 'or') {
+    for (const c of e.children) collectOperandSpans(c, item, out);
+    return out;
+  }
+  if (e.kind === 'word' || e.kind === 'phrase' || e.kind === 'prefix' || e.kind === 'exact') {
+    for (const span of item.spans(e)) out.push(span);
+    return out;
+  }
+  throw new Error(`invalid NEAR operand ${e.kind}`);
+}
+
+/** Whether a NEAR holds: the evaluation path, with no allocation per pair. */
+function nearHolds(
+  near: Extract<Expr, { kind: 'near' }>,
+  item: AnalyzedItem,
+  titleOnly: boolean,
+): boolean {
+  const lefts = collectOperandSpans(near.left, item, []);
+  if (lefts.length === 0) return false;
+  const rights = collectOperandSpans(near.right, item, []);
+  for (const a of lefts) {
+    if (titleOnly && a.field !== 0) continue;
+    for (const b of rights) {
+      if (a.field !== b.field) continue;
+      if (a.last < b.first) {
+        if (b.first - a.last - 1 <= near.distance) return true;
+      } else if (!near.ordered && b.last < a.first && a.first - b.last - 1 <= near.distance) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
 function operandSpans(e: Expr, item: AnalyzedItem, titleOnly: boolean): TermSpan[] {
   if (e.kind === 'or') return e.children.flatMap((c) => operandSpans(c, item, titleOnly));
   if (e.kind === 'word' || e.kind === 'phrase' || e.kind === 'prefix' || e.kind === 'exact') {
@@ -299,6 +335,9 @@ interface Anchors {
   words: string[];
   prefixes: string[];
   cost: number;
+  /** The item (matcher epoch) `present` was computed for: many watches share a set. */
+  checkedAt?: number;
+  present?: boolean;
 }
 
 // Words so common in news text that anchoring a watch on them makes it a
@@ -350,8 +389,14 @@ function termAnchors(e: Term): Anchors {
  */
 function requiredAnchors(e: Expr): Anchors[] {
   switch (e.kind) {
-    case 'word':
     case 'phrase':
+      // Every word of a phrase must occur, each one a requirement of its own.
+      return [...new Set(e.tokens)].map((token) => ({
+        words: [token],
+        prefixes: [],
+        cost: wordCost(token) * (NAME.test(e.text) ? NAME_FACTOR : 1),
+      }));
+    case 'word':
     case 'prefix':
     case 'exact':
       return [termAnchors(e)];
@@ -386,49 +431,129 @@ function cheapest(sets: Anchors[]): Anchors | undefined {
 }
 
 /** Requirements checked on a candidate besides its indexed anchors (a few at most). */
-const MAX_EXTRA_REQUIREMENTS = 3;
+const MAX_EXTRA_REQUIREMENTS = 6;
 
-/** All watches of a rule set compiled into one matcher. */
+/** Options of `compileWatches`. */
+export interface MatcherOptions {
+  /**
+   * Items after which the matcher first re-chooses each watch's indexed anchor
+   * from the term frequencies it has observed (then after 4×, 16×, ... as
+   * many). Default 256.
+   */
+  rebalanceAfter?: number;
+}
+
+interface PrefixEntry {
+  prefix: string;
+  watches: number[];
+  /** Items seen with at least one token starting with the prefix. */
+  itemsWith: number;
+}
+
+/**
+ * All watches of a rule set compiled into one matcher. Each watch is indexed
+ * under one of its required anchor sets and checked against the others before
+ * it is evaluated. Which set is indexed starts from a guess (names are rarer
+ * than lower-case words) and is then re-chosen from how often each anchor
+ * actually occurs in the items seen, so that a watch is looked at only for the
+ * items that contain its rarest requirement.
+ */
 export class Matcher {
   private readonly wordIndex = new Map<string, number[]>();
   /** First `bucketLength` characters of a prefix → the prefixes starting so, with the watches they anchor. */
-  private readonly prefixBuckets = new Map<string, { prefix: string; watches: number[] }[]>();
+  private readonly prefixBuckets = new Map<string, PrefixEntry[]>();
+  private readonly prefixEntries = new Map<string, PrefixEntry>();
   private readonly registeredPrefixes = new Set<string>();
   private bucketLength = Number.POSITIVE_INFINITY;
+  /** Per watch: every anchor set that must have a hit for it to match. */
+  private readonly requirements: Anchors[][];
   /** Per watch: anchor sets besides the indexed one that must also have a hit. */
   private readonly extraRequirements: (Anchors[] | undefined)[];
-  private readonly unanchored: number[] = [];
+  private unanchored: number[] = [];
+  /** Anchor word → items seen containing it. */
+  private readonly wordCounts = new Map<string, { items: number }>();
+  private itemsSeen = 0;
+  private nextRebalance: number;
   private readonly stamp: Uint32Array;
   private epoch = 0;
   /** Watches evaluated for the last item (after the pre-filter). */
   lastCandidateCount = 0;
+  /** Watches found through their indexed anchor for the last item, before the other checks. */
+  lastPrimaryCount = 0;
 
-  constructor(readonly watches: readonly Watch[]) {
+  constructor(
+    readonly watches: readonly Watch[],
+    options: MatcherOptions = {},
+  ) {
+    this.nextRebalance = Math.max(1, options.rebalanceAfter ?? 256);
     this.stamp = new Uint32Array(watches.length);
     this.extraRequirements = new Array(watches.length);
-    const primaryPrefixes = new Map<string, number[]>();
-    watches.forEach((watch, index) => {
-      const sets = requiredAnchors(watch.expr).sort((a, b) => a.cost - b.cost);
-      for (const set of sets) for (const p of set.prefixes) this.registeredPrefixes.add(p);
-      const [primary, ...rest] = sets;
-      if (!primary) {
-        this.unanchored.push(index);
-        return;
+    // Identical sets are shared, so that each is checked once per item.
+    const interned = new Map<string, Anchors>();
+    const intern = (set: Anchors): Anchors => {
+      const key = `${set.words.join('\u0000')}\u0001${set.prefixes.join('\u0000')}`;
+      const known = interned.get(key);
+      if (known) return known;
+      interned.set(key, set);
+      return set;
+    };
+    this.requirements = watches.map((watch) => requiredAnchors(watch.expr).map(intern));
+    for (const sets of this.requirements) {
+      for (const set of sets) {
+        for (const p of set.prefixes) this.registeredPrefixes.add(p);
+        for (const w of set.words)
+          if (!this.wordCounts.has(w)) this.wordCounts.set(w, { items: 0 });
       }
-      if (rest.length > 0) this.extraRequirements[index] = rest.slice(0, MAX_EXTRA_REQUIREMENTS);
-      for (const word of new Set(primary.words)) addTo(this.wordIndex, word, index);
-      for (const prefix of new Set(primary.prefixes)) addTo(primaryPrefixes, prefix, index);
-    });
+    }
     collectTermPrefixes(watches, this.registeredPrefixes);
     for (const prefix of this.registeredPrefixes) {
       this.bucketLength = Math.min(this.bucketLength, prefix.length);
     }
     for (const prefix of this.registeredPrefixes) {
+      const entry: PrefixEntry = { prefix, watches: [], itemsWith: 0 };
+      this.prefixEntries.set(prefix, entry);
       const key = prefix.slice(0, this.bucketLength);
       const bucket = this.prefixBuckets.get(key) ?? [];
-      bucket.push({ prefix, watches: primaryPrefixes.get(prefix) ?? [] });
+      bucket.push(entry);
       this.prefixBuckets.set(key, bucket);
     }
+    this.buildIndex((set) => set.cost);
+  }
+
+  /** Indexes each watch under its cheapest required set; the next cheapest become extra checks. */
+  private buildIndex(cost: (set: Anchors) => number): void {
+    this.wordIndex.clear();
+    for (const entry of this.prefixEntries.values()) entry.watches = [];
+    this.unanchored = [];
+    this.requirements.forEach((sets, index) => {
+      const ranked = sets
+        .map((set) => ({ set, cost: cost(set) }))
+        .sort((x, y) => x.cost - y.cost)
+        .map((x) => x.set);
+      const [primary, ...rest] = ranked;
+      this.extraRequirements[index] =
+        rest.length > 0 ? rest.slice(0, MAX_EXTRA_REQUIREMENTS) : undefined;
+      if (!primary) {
+        this.unanchored.push(index);
+        return;
+      }
+      for (const word of new Set(primary.words)) addTo(this.wordIndex, word, index);
+      for (const prefix of new Set(primary.prefixes))
+        this.prefixEntries.get(prefix)?.watches.push(index);
+    });
+  }
+
+  /** Re-chooses indexed anchors from observed frequencies (chance an item contains the set). */
+  private rebalance(): void {
+    const items = this.itemsSeen + 1;
+    this.buildIndex((set) => {
+      let p = 0;
+      for (const w of set.words) p += ((this.wordCounts.get(w)?.items ?? 0) + 0.5) / items;
+      for (const x of set.prefixes)
+        p += ((this.prefixEntries.get(x)?.itemsWith ?? 0) + 0.5) / items;
+      // Ties (terms never seen) fall back to the static guess.
+      return p + set.cost * 1e-9;
+    });
   }
 
   /** Every watch that matches the item, in rule-set order, with its hits. */
@@ -466,6 +591,8 @@ export class Matcher {
     take(this.unanchored);
     const hasPrefixes = this.prefixBuckets.size > 0;
     for (const norm of item.positions.keys()) {
+      const counter = this.wordCounts.get(norm);
+      if (counter) counter.items++;
       take(this.wordIndex.get(norm));
       if (!hasPrefixes || norm.length < this.bucketLength) continue;
       const bucket = this.prefixBuckets.get(norm.slice(0, this.bucketLength));
@@ -473,22 +600,40 @@ export class Matcher {
       for (const entry of bucket) {
         if (!norm.startsWith(entry.prefix)) continue;
         const tokens = found.get(entry.prefix);
-        if (tokens) tokens.push(norm);
-        else found.set(entry.prefix, [norm]);
+        if (tokens) {
+          tokens.push(norm);
+        } else {
+          found.set(entry.prefix, [norm]);
+          entry.itemsWith++;
+        }
         take(entry.watches);
       }
     }
+    this.lastPrimaryCount = out.length;
     const admitted = out.filter((index) => {
       const extra = this.extraRequirements[index];
       return !extra || extra.every((set) => this.anyOccurs(set, item, found));
     });
+    if (++this.itemsSeen >= this.nextRebalance) {
+      this.rebalance();
+      this.nextRebalance *= 4;
+    }
     return admitted.sort((a, b) => a - b);
   }
 
   private anyOccurs(set: Anchors, item: AnalyzedItem, found: Map<string, string[]>): boolean {
-    for (const word of set.words) if (item.positions.has(word)) return true;
-    for (const prefix of set.prefixes) if (found.has(prefix)) return true;
-    return false;
+    if (set.checkedAt === this.epoch) return set.present === true;
+    let present = false;
+    for (const word of set.words) {
+      if (item.positions.has(word)) {
+        present = true;
+        break;
+      }
+    }
+    if (!present) for (const prefix of set.prefixes) if (found.has(prefix)) present = true;
+    set.checkedAt = this.epoch;
+    set.present = present;
+    return present;
   }
 }
 
@@ -525,6 +670,6 @@ function addTo(index: Map<string, number[]>, key: string, value: number): void {
 }
 
 /** Compiles a rule set into one matcher. */
-export function compileWatches(watches: readonly Watch[]): Matcher {
-  return new Matcher(watches);
+export function compileWatches(watches: readonly Watch[], options: MatcherOptions = {}): Matcher {
+  return new Matcher(watches, options);
 }

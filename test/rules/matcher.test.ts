@@ -487,3 +487,45 @@ describe('languages', () => {
     expect(compileWatches([watch]).match(item('북한군은 러시아에 파병됐다'))).toHaveLength(1);
   });
 });
+
+describe('adaptive anchors', () => {
+  it('returns the same matches before and after re-choosing anchors from observed frequencies', () => {
+    const watches = [
+      watchFor('Russia AND strike*', { id: 'a' }),
+      watchFor('(Russia OR China) NEAR/3 (strike OR sanction*)', { id: 'b' }),
+      watchFor('"prime minister" AND Kyiv AND NOT football', { id: 'c' }),
+      watchFor('title:(deploy* OR troops) AND @dprk', { id: 'd' }),
+    ];
+    const words = [
+      'Russia',
+      'China',
+      'strike',
+      'strikes',
+      'sanctions',
+      'prime',
+      'minister',
+      'Kyiv',
+      'football',
+      'deployed',
+      'troops',
+      'Pyongyang',
+      'north',
+      'korea',
+      'weather',
+    ];
+    const items: MatchInput[] = [];
+    for (let i = 0; i < 300; i++) {
+      const pick = (k: number) => words[(i * 7 + k * 13 + ((i * k) % 5)) % words.length] as string;
+      items.push(
+        item(`${pick(1)} ${pick(2)} ${pick(3)}`, `${pick(4)} ${pick(5)} ${pick(6)} ${pick(7)}`),
+      );
+    }
+    const adaptive = compileWatches(watches, { rebalanceAfter: 1 });
+
+    for (const input of items) {
+      const plain = watches.flatMap((w) => matchWatch(w, new AnalyzedItem(input)) ?? []);
+
+      expect(adaptive.match(input)).toEqual(plain);
+    }
+  });
+});
