@@ -11,15 +11,7 @@ import { createInterface } from 'node:readline/promises';
 import { promisify } from 'node:util';
 import type { Command } from 'commander';
 import pc from 'picocolors';
-import { startEmbeddedDynamo } from '../../shared/adapters/embedded-dynamodb.ts';
-import { DynamoRuleStore, openDynamoRuleStore } from '../../shared/adapters/rule-store.ts';
-import {
-  RULES_TABLE_OUTPUT_KEY,
-  rulesTableFromSsm,
-  rulesTableFromStack,
-  rulesTableParameterName,
-  StackLookupError,
-} from '../../shared/adapters/stack-lookup.ts';
+import { tableNameOutputKey, tableNameParameter } from '../../shared/adapters/tables.ts';
 import type { RuleStore, RuleVersion } from '../../shared/ports.ts';
 import {
   diffWatchFiles,
@@ -97,11 +89,11 @@ function withTarget(command: Command): Command {
   return command
     .option(
       '--stack <name>',
-      `deployed stack: the rules table is its ${RULES_TABLE_OUTPUT_KEY} output`,
+      `deployed stack: the rules table is its ${tableNameOutputKey('rules')} output`,
     )
     .option(
       '--stage <stage>',
-      `deployed stage: the table is in SSM ${rulesTableParameterName('<stage>')}`,
+      `deployed stage: the table is in SSM ${tableNameParameter('<stage>', 'rules')}`,
     )
     .option('--region <region>', 'AWS region (default: from the AWS environment)')
     .option('--table <name>', 'the rules table by name (with --endpoint for a local DynamoDB)')
@@ -264,8 +256,16 @@ function optionName(key: string): string {
   return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
+/**
+ * Opens the rules table the options name. The adapters are loaded here, not
+ * at the top, so that `rules check` and friends never load the AWS SDK.
+ */
 async function openTarget(options: TargetOptions): Promise<Target> {
   if (options.dataDir !== undefined) {
+    const [{ startEmbeddedDynamo }, { DynamoRuleStore }] = await Promise.all([
+      import('../../shared/adapters/embedded-dynamodb.ts'),
+      import('../../shared/adapters/rule-store.ts'),
+    ]);
     const embedded = await startEmbeddedDynamo({ dataDir: options.dataDir });
     return {
       store: new DynamoRuleStore(embedded.documentClient, embedded.tableNames.rules),
@@ -273,27 +273,31 @@ async function openTarget(options: TargetOptions): Promise<Target> {
       close: () => embedded.stop(),
     };
   }
-  const lookup = options.region ? { region: options.region } : {};
+  const [lookup, { openDynamoRuleStore }] = await Promise.all([
+    import('../../shared/adapters/stack-lookup.ts'),
+    import('../../shared/adapters/rule-store.ts'),
+  ]);
+  const region = options.region ? { region: options.region } : {};
   let tableName: string;
   let label: string;
   try {
     if (options.stack !== undefined) {
-      tableName = await rulesTableFromStack(options.stack, lookup);
+      tableName = await lookup.rulesTableFromStack(options.stack, region);
       label = `${tableName} (stack ${options.stack})`;
     } else if (options.stage !== undefined) {
-      tableName = await rulesTableFromSsm(options.stage, lookup);
+      tableName = await lookup.rulesTableFromSsm(options.stage, region);
       label = `${tableName} (stage ${options.stage})`;
     } else {
       tableName = options.table as string;
       label = options.endpoint ? `${tableName} at ${options.endpoint}` : tableName;
     }
   } catch (error) {
-    if (error instanceof StackLookupError) throw new CommandFailure(error.message, 2);
+    if (error instanceof lookup.StackLookupError) throw new CommandFailure(error.message, 2);
     throw error;
   }
   const { store, close } = openDynamoRuleStore({
     tableName,
-    ...(options.region ? { region: options.region } : {}),
+    ...region,
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
   });
   return { store, label, close: async () => close() };

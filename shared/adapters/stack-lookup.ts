@@ -5,14 +5,7 @@
  */
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-
-/** CloudFormation output key that holds the deployed rules table's name. */
-export const RULES_TABLE_OUTPUT_KEY = 'RulesTableName';
-
-/** SSM parameter that holds the deployed rules table's name for a stage. */
-export function rulesTableParameterName(stage: string): string {
-  return `/wirewatch/${stage}/tables/rules`;
-}
+import { tableNameOutputKey, tableNameParameter } from './tables.ts';
 
 /** Where to look a deployment up; region from the AWS environment when absent. */
 export interface StackLookupOptions {
@@ -88,7 +81,7 @@ export function rulesTableFromStack(
   stackName: string,
   options: StackLookupOptions = {},
 ): Promise<string> {
-  return readStackOutput(stackName, RULES_TABLE_OUTPUT_KEY, options);
+  return readStackOutput(stackName, tableNameOutputKey('rules'), options);
 }
 
 /** The rules table of a deployed stage, from `/wirewatch/<stage>/tables/rules`. */
@@ -96,7 +89,7 @@ export function rulesTableFromSsm(
   stage: string,
   options: StackLookupOptions = {},
 ): Promise<string> {
-  return readSsmParameter(rulesTableParameterName(stage), options);
+  return readSsmParameter(tableNameParameter(stage, 'rules'), options);
 }
 
 function inRegion(options: StackLookupOptions): string {

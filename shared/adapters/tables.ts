@@ -149,3 +149,21 @@ export function toCreateTableInput(
       : {}),
   };
 }
+
+/**
+ * CloudFormation output key under which a stack publishes a table's deployed
+ * name: the logical id plus `Name`, e.g. `RulesTableName`. The CLI reads it
+ * with `--stack`.
+ */
+export function tableNameOutputKey(tableId: TableId): string {
+  return `${TABLES[tableId].logicalId}Name`;
+}
+
+/**
+ * SSM parameter that holds a table's deployed name for a stage, e.g.
+ * `/wirewatch/prod/tables/rules` or `/wirewatch/prod/tables/feed-state`. The
+ * CLI reads it with `--stage`.
+ */
+export function tableNameParameter(stage: string, tableId: TableId): string {
+  return `/wirewatch/${stage}/tables/${tableId.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
