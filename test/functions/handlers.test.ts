@@ -29,6 +29,15 @@ describe('Lambda handlers', () => {
     },
   );
 
+  it('classifier exports a handler when it reads its rules from the rules table', async () => {
+    for (const [key, value] of Object.entries(environment)) vi.stubEnv(key, value);
+    vi.stubEnv('RULES_TABLE_NAME', 'rules');
+
+    const module = (await import('../../functions/classifier.ts')) as { handler: unknown };
+
+    expect(typeof module.handler).toBe('function');
+  });
+
   it('names the missing environment variable at cold start', async () => {
     for (const [key, value] of Object.entries(environment)) vi.stubEnv(key, value);
     vi.stubEnv('ALERTS_QUEUE_URL', '');
