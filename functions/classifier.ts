@@ -19,12 +19,15 @@ import { TableWatchSource } from '../shared/rules/table-watch-source.ts';
 const logger = createJsonLogger('classifier');
 const config = await loadConfig(requireEnv('WIREWATCH_CONFIG'));
 const sqs = sharedSqsClient();
-// Deployed, the rules are pushed to the rules table; without one, the bundled watch file.
+// Deployed, the rules are pushed to the rules table (the bundled watch file until the
+// first push); without a table, the bundled watch file.
 const rulesTable = process.env.RULES_TABLE_NAME;
 
 export const handler = createClassifierHandler({
   watches: rulesTable
-    ? new TableWatchSource(new DynamoRuleStore(sharedDocumentClient(), rulesTable), logger)
+    ? new TableWatchSource(new DynamoRuleStore(sharedDocumentClient(), rulesTable), logger, {
+        beforeFirstPush: new FileWatchSource(config.watchFile, logger),
+      })
     : new FileWatchSource(config.watchFile, logger),
   subscriptions: new StaticSubscriptionStore(deployedSubscribers(config)),
   alertsQueue: new SqsQueueSender<AlertMessage>(sqs, requireEnv('ALERTS_QUEUE_URL')),

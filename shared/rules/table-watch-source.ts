@@ -8,7 +8,8 @@
  * than the CLI that pushed it) never replaces a good one: the last good rule
  * set keeps running and an error is logged. A cold start on such a version
  * falls back to the newest earlier version that compiles, so that every
- * instance runs the same rules.
+ * instance runs the same rules. Until anything is pushed, an optional
+ * `beforeFirstPush` source (the bundled watch file) runs.
  */
 import type { Clock, Logger, RuleSet, RuleStore, RuleVersion, WatchSource } from '../ports.ts';
 import { systemClock } from '../ports.ts';
@@ -26,6 +27,11 @@ export interface TableWatchSourceOptions {
   /** Longest time a cached rule set is used without re-reading the pointer. */
   refreshMs?: number;
   clock?: Clock;
+  /**
+   * What runs until the first version is pushed (the watch file bundled with
+   * the function), so a fresh deployment classifies rather than failing every item.
+   */
+  beforeFirstPush?: WatchSource;
 }
 
 /** Thrown when the rules table has no usable version at all. */
@@ -46,7 +52,11 @@ interface Loaded {
 export class TableWatchSource implements WatchSource {
   private readonly refreshMs: number;
   private readonly clock: Clock;
+  private readonly beforeFirstPush: WatchSource | undefined;
+  /** The newest version that compiled. */
   private loaded: Loaded | undefined;
+  /** What `current` returns until the next check: `loaded`'s rule set, or `beforeFirstPush`'s. */
+  private serving: RuleSet | undefined;
   /** The live version as last read, whether or not it compiled. */
   private seenVersion: number | undefined;
   private checkedAt = Number.NEGATIVE_INFINITY;
@@ -59,11 +69,12 @@ export class TableWatchSource implements WatchSource {
   ) {
     this.refreshMs = options.refreshMs ?? DEFAULT_RULES_REFRESH_MS;
     this.clock = options.clock ?? systemClock;
+    this.beforeFirstPush = options.beforeFirstPush;
   }
 
   async current(): Promise<RuleSet> {
     const now = this.clock.now().getTime();
-    if (this.loaded && now - this.checkedAt < this.refreshMs) return this.loaded.ruleSet;
+    if (this.serving && now - this.checkedAt < this.refreshMs) return this.serving;
     // Concurrent callers share one refresh.
     this.refreshing ??= this.refresh(now).finally(() => {
       this.refreshing = undefined;
@@ -73,17 +84,19 @@ export class TableWatchSource implements WatchSource {
 
   private async refresh(now: number): Promise<RuleSet> {
     try {
-      return await this.reload(now);
+      this.serving = await this.reload(now);
+      return this.serving;
     } catch (error) {
-      if (!this.loaded) throw error;
+      const kept = this.serving;
+      if (!kept) throw error;
       // A throttled or unreachable table must not stop classification: the
       // rules in memory were live a moment ago; the next interval tries again.
       this.checkedAt = now;
       this.logger.error('cannot read the rules table; keeping the current rules', {
-        ruleVersion: this.loaded.version,
+        ruleVersion: kept.version,
         error: error instanceof Error ? error.message : String(error),
       });
-      return this.loaded.ruleSet;
+      return kept;
     }
   }
 
@@ -92,6 +105,14 @@ export class TableWatchSource implements WatchSource {
     this.checkedAt = now;
     if (live === undefined) {
       if (this.loaded) return this.loaded.ruleSet;
+      if (this.beforeFirstPush) {
+        if (!this.serving) {
+          this.logger.info(
+            'no rules pushed to the rules table yet; running the bundled watch file',
+          );
+        }
+        return this.beforeFirstPush.current();
+      }
       throw new NoRulesError(
         'nothing has been pushed to the rules table yet (wirewatch rules push <file> --stack <stack>)',
       );

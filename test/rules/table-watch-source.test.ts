@@ -6,8 +6,12 @@ import {
 import { DynamoRuleStore } from '../../shared/adapters/rule-store.ts';
 import type { AlertMessage, ItemMessage } from '../../shared/messages.ts';
 import { classifyItem } from '../../shared/pipeline/classify.ts';
-import type { Clock, Logger, RuleStore } from '../../shared/ports.ts';
-import { NoRulesError, TableWatchSource } from '../../shared/rules/table-watch-source.ts';
+import type { Clock, Logger, RuleStore, RuleVersion } from '../../shared/ports.ts';
+import {
+  compileVersion,
+  NoRulesError,
+  TableWatchSource,
+} from '../../shared/rules/table-watch-source.ts';
 
 /** A clock the test moves by hand. */
 function manualClock(start: string): Clock & { advance(ms: number): void } {
@@ -55,6 +59,18 @@ const item: ItemMessage = {
 };
 
 let ruleSetSequence = 0;
+
+function stored(source: string): RuleVersion {
+  return {
+    version: 1,
+    source,
+    sha256: '',
+    author: 'a',
+    message: 'm',
+    createdAt: '',
+    watchCount: 1,
+  };
+}
 
 describe('TableWatchSource', () => {
   let dynamo: EmbeddedDynamo;
@@ -150,6 +166,25 @@ describe('TableWatchSource', () => {
 
     await expect(source.current()).rejects.toThrow(NoRulesError);
     await expect(source.current()).rejects.toThrow('nothing has been pushed');
+  });
+
+  it('runs the bundled rules until the first push, then the pushed version', async () => {
+    const store = newStore();
+    const clock = manualClock('2025-03-01T10:00:00Z');
+    const bundled = { current: async () => compileVersion({ ...stored(PATRIOT), version: 0 }) };
+    const source = new TableWatchSource(store, recordingLogger(), {
+      clock,
+      beforeFirstPush: bundled,
+    });
+
+    const before = await source.current();
+    await push(store, TROOPS);
+    clock.advance(60_000);
+    const after = await source.current();
+
+    expect([...before.watches.keys()]).toEqual(['patriot']);
+    expect(after.version).toBe('1');
+    expect([...after.watches.keys()]).toEqual(['troops']);
   });
 
   it('makes the classifier stamp every alert with the version that matched', async () => {
