@@ -15,7 +15,7 @@ import { parseConfig } from '../shared/config/config.ts';
 import { silentLogger } from '../shared/ports.ts';
 
 // Deterministic pseudo-random numbers, so every run polls the same feeds.
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
@@ -65,7 +65,7 @@ const TOPICAL = [
   'Russian foreign minister holds talks in Pyongyang',
 ];
 
-function feedXml(feed: number, items: number, random: () => number): string {
+export function feedXml(feed: number, items: number, random: () => number): string {
   const entries: string[] = [];
   for (let i = 0; i < items; i++) {
     const topical = random() < 0.125;
@@ -103,6 +103,7 @@ export async function run(args: string[]): Promise<void> {
     const configPath = join(dir, 'wirewatch.yaml');
     const configText = [
       `watches: ${JSON.stringify(join(process.cwd(), 'samples/watches.yaml'))}`,
+      'allowPrivateNetworks: true',
       'localFeeds: { dir: feeds }',
       'feeds:',
       ...feedIds.map((id) => `  - { id: ${id}, url: "local:${id}.xml" }`),

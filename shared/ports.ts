@@ -28,6 +28,30 @@ export interface FeedState {
   /** The feed is not polled again before this time (ISO 8601). */
   nextPollAt?: string;
   itemsSeenTotal: number;
+  /** The URL as configured when `url` was set; when the config changes, `url` starts afresh. */
+  configuredUrl?: string;
+  /** Start of the current run of failures. */
+  failingSince?: string;
+  /** While failing: the feed is left alone until this time (back-off or `Retry-After`). */
+  backoffUntil?: string;
+  /** When the last poll found new items. */
+  lastNewItemAt?: string;
+  /** Newest publication date among the feed's items (not in the future). */
+  lastItemPublishedAt?: string;
+  /** New items per day, a decaying average over about a week. */
+  itemsPerDay?: number;
+  /** When `itemsPerDay` was last updated. */
+  itemsPerDayAt?: string;
+  /** When the poller started measuring `itemsPerDay` (the first successful fetch). */
+  statsSince?: string;
+  /** Median gap between the publication dates of the feed's items, in seconds. */
+  cadenceSeconds?: number;
+  /** RSS `<ttl>` of the feed, in minutes. */
+  ttlMinutes?: number;
+  /** RSS `<skipHours>` of the feed (UTC hours). */
+  skipHours?: number[];
+  /** `Cache-Control: max-age` (or `Expires`) of the last response, in seconds. */
+  maxAgeSeconds?: number;
 }
 
 export interface FeedError {

@@ -183,6 +183,7 @@ export class LocalStack {
         clock,
         logger,
         resolveUrl: (url) => this.resolveUrl(url),
+        fetchOptions: this.config.feedFetch,
       },
       { all: cycle.all ?? false, ...(cycle.onFeed ? { onFeed: cycle.onFeed } : {}) },
     );

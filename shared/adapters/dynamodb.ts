@@ -63,7 +63,15 @@ export interface DynamoRequestCounter {
   readonly total: number;
   /** Requests per operation name, e.g. `{ PutItem: 3, GetItem: 1 }`. */
   readonly byOperation: Readonly<Record<string, number>>;
+  /** Write request units the requests cost on-demand (1 per KiB of each item written). */
+  readonly writeUnits: number;
+  /** Read request units (strongly consistent: 1 per 4 KiB read). */
+  readonly readUnits: number;
   reset(): void;
+}
+
+function kib(value: unknown, unit: number): number {
+  return Math.max(1, Math.ceil(Buffer.byteLength(JSON.stringify(value ?? {})) / unit));
 }
 
 /**
@@ -76,12 +84,29 @@ export function countDynamoRequests(
 ): DynamoRequestCounter {
   let total = 0;
   let byOperation: Record<string, number> = {};
+  let writeUnits = 0;
+  let readUnits = 0;
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const operation = (context.commandName ?? 'Unknown').replace(/Command$/, '');
       total += 1;
       byOperation[operation] = (byOperation[operation] ?? 0) + 1;
-      return next(args);
+      const input = args.input as Record<string, unknown>;
+      if (operation === 'PutItem') writeUnits += kib(input.Item, 1024);
+      else if (operation === 'UpdateItem' || operation === 'DeleteItem') writeUnits += 1;
+      else if (operation === 'BatchWriteItem') {
+        for (const requests of Object.values(
+          (input.RequestItems ?? {}) as Record<string, unknown[]>,
+        )) {
+          for (const request of requests) writeUnits += kib(request, 1024);
+        }
+      }
+      const result = await next(args);
+      if (operation === 'GetItem' || operation === 'Scan' || operation === 'Query') {
+        const output = result.output as { Item?: unknown; Items?: unknown[] };
+        readUnits += kib(output.Items ?? output.Item, 4096);
+      }
+      return result;
     },
     { step: 'initialize', name: 'wirewatchCountDynamoRequests', override: true },
   );
@@ -92,9 +117,17 @@ export function countDynamoRequests(
     get byOperation() {
       return { ...byOperation };
     },
+    get writeUnits() {
+      return writeUnits;
+    },
+    get readUnits() {
+      return readUnits;
+    },
     reset() {
       total = 0;
       byOperation = {};
+      writeUnits = 0;
+      readUnits = 0;
     },
   };
 }
@@ -198,9 +231,23 @@ function toFeedState(item: Record<string, unknown>): FeedState {
     'lastPolledAt',
     'lastSuccessAt',
     'nextPollAt',
+    'configuredUrl',
+    'failingSince',
+    'backoffUntil',
+    'lastNewItemAt',
+    'lastItemPublishedAt',
+    'itemsPerDayAt',
+    'statsSince',
   ] as const) {
     const value = text(name);
     if (value !== undefined) state[name] = value;
+  }
+  for (const name of ['itemsPerDay', 'cadenceSeconds', 'ttlMinutes', 'maxAgeSeconds'] as const) {
+    const value = item[name];
+    if (typeof value === 'number' && Number.isFinite(value)) state[name] = value;
+  }
+  if (Array.isArray(item.skipHours)) {
+    state.skipHours = item.skipHours.filter((h): h is number => typeof h === 'number');
   }
   const lastError = item.lastError;
   if (lastError && typeof lastError === 'object') {

@@ -6,6 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import ipaddr from 'ipaddr.js';
 import { isMap, isNode, isScalar, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 
@@ -59,9 +60,43 @@ const Subscriber = z
   })
   .strict();
 
+/** `10MiB`, `512KiB`, `2MB` or a number of bytes. */
+const Size = z.union([
+  z.number().int().positive(),
+  z
+    .string()
+    .regex(/^\d+\s*(B|KB|KiB|MB|MiB)$/, 'a size is a number with B, KiB or MiB, e.g. 10MiB'),
+]);
+
+const Cidr = z.string().refine((value) => {
+  try {
+    ipaddr.parseCIDR(value);
+    return true;
+  } catch {
+    return false;
+  }
+}, 'a network is an address and a prefix length, e.g. 10.20.0.0/16 or fd12::/16');
+
+const FetchLimits = z
+  .object({
+    timeout: Duration.optional(),
+    maxSize: Size.optional(),
+    maxRedirects: z.number().int().min(0).max(10).optional(),
+  })
+  .strict();
+
 const ConfigSchema = z
   .object({
     watches: z.string().default('watches.yaml'),
+    /**
+     * Let the poller connect to loopback, private, link-local and other
+     * internal addresses. Off by default: feed URLs and their redirects must
+     * not reach internal services or the cloud metadata endpoint.
+     */
+    allowPrivateNetworks: z.boolean().default(false),
+    /** Internal networks allowed even with allowPrivateNetworks off (one known feed host). */
+    allowedNetworks: z.array(Cidr).default([]),
+    fetch: FetchLimits.default({}),
     localFeeds: z.object({ dir: z.string() }).strict().optional(),
     defaultInterval: Duration.default('5m'),
     feeds: z.array(Feed).min(1, 'configure at least one feed'),
@@ -115,9 +150,20 @@ export interface SubscriberConfig {
   channels: ResolvedChannel[];
 }
 
+/** Limits and the SSRF policy of every feed fetch, as `fetchFeed` takes them. */
+export interface FeedFetchConfig {
+  allowPrivateNetworks: boolean;
+  allowedNetworks: string[];
+  timeoutMs?: number;
+  maxBytes?: number;
+  maxRedirects?: number;
+}
+
 export interface Config {
   /** Absolute path of the config file. */
   path: string;
+  /** Limits and the SSRF policy of every feed fetch. */
+  feedFetch: FeedFetchConfig;
   /** Absolute path of the watch file. */
   watchFile: string;
   /** Absolute directory served over local HTTP for `local:` feed URLs. */
@@ -245,6 +291,13 @@ export function parseConfig(
 
   return {
     path,
+    feedFetch: {
+      allowPrivateNetworks: raw.allowPrivateNetworks,
+      allowedNetworks: raw.allowedNetworks,
+      ...(raw.fetch.timeout !== undefined ? { timeoutMs: seconds(raw.fetch.timeout) * 1000 } : {}),
+      ...(raw.fetch.maxSize !== undefined ? { maxBytes: bytes(raw.fetch.maxSize) } : {}),
+      ...(raw.fetch.maxRedirects !== undefined ? { maxRedirects: raw.fetch.maxRedirects } : {}),
+    },
     watchFile: resolve(base, raw.watches),
     ...(raw.localFeeds ? { localFeedsDir: resolve(base, raw.localFeeds.dir) } : {}),
     feeds: raw.feeds.map((f) => ({
@@ -309,4 +362,13 @@ export function seconds(duration: number | string): number {
   const n = Number(m?.[1] ?? 0);
   const unit = m?.[2] ?? 's';
   return n * ({ s: 1, m: 60, h: 3600, d: 86400 }[unit] ?? 1);
+}
+
+/** Bytes in a size setting. */
+export function bytes(size: number | string): number {
+  if (typeof size === 'number') return size;
+  const m = /^(\d+)\s*(B|KB|KiB|MB|MiB)$/.exec(size);
+  const n = Number(m?.[1] ?? 0);
+  const unit = m?.[2] ?? 'B';
+  return n * ({ B: 1, KB: 1000, KiB: 1024, MB: 1_000_000, MiB: 2 ** 20 }[unit] ?? 1);
 }

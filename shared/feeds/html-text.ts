@@ -12,7 +12,6 @@ const DROPPED_ELEMENTS = new Set([
   'noscript',
   'template',
   'iframe',
-  'object',
   'svg',
   'head',
 ]);

@@ -120,6 +120,17 @@ export function itemId(
   return `h:${sha256(`${title.toLowerCase()}\n${summary.toLowerCase()}`)}`;
 }
 
+/**
+ * A second identity for items that have a link: the canonical link and the
+ * title. Some publishers regenerate guids on every build; an item whose guid
+ * changed while its link and title stayed the same is the same item, and the
+ * poller uses this key to send it only once.
+ */
+export function contentKey(item: Pick<Item, 'link' | 'title'>): string | undefined {
+  if (item.link === undefined) return undefined;
+  return `lt:${sha256(`${item.link}\n${item.title.toLowerCase()}`)}`;
+}
+
 function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }

@@ -1,9 +1,12 @@
 /**
- * Parses an RSS 0.9x/2.0, RSS 1.0 (RDF) or Atom document into raw entries, with
- * rss-parser's `parseString` doing the XML work. Entries keep the feed's own
- * strings (HTML, relative links, date text); `normalise.ts` turns them into items.
+ * Parses an RSS 0.9x/2.0, RSS 1.0 (RDF), Atom 0.3/1.0 or JSON Feed 1.x
+ * document into raw entries, with rss-parser's `parseString` doing the XML
+ * work (after `prepareXml` has taken the DTD and stray entities out). Entries
+ * keep the feed's own strings (HTML, relative links, date text);
+ * `normalise.ts` turns them into items.
  */
 import Parser from 'rss-parser';
+import { EntityExpansionError, prepareXml } from './xml-prepare.ts';
 
 /** One entry of a feed as written in it, before normalisation. */
 export interface RawEntry {
@@ -19,7 +22,7 @@ export interface RawEntry {
   contentHtml?: string;
   /** Publication date text (RSS `pubDate`, `dc:date`, Atom `published`). */
   published?: string;
-  /** Atom `updated` text. */
+  /** Atom `updated` (Atom 0.3 `modified`) text. */
   updated?: string;
   /** Language the entry declares (`dc:language`, `xml:lang`), as written. */
   language?: string;
@@ -27,10 +30,14 @@ export interface RawEntry {
 
 /** A parsed feed document. */
 export interface ParsedFeed {
-  format: 'rss' | 'rdf' | 'atom';
+  format: 'rss' | 'rdf' | 'atom' | 'json';
   title?: string;
   /** Language the feed declares (`language`, `dc:language`, `xml:lang`), as written. */
   language?: string;
+  /** RSS `<ttl>`: minutes the feed may be cached before it is fetched again. */
+  ttlMinutes?: number;
+  /** RSS `<skipHours>`: hours (0-23, UTC) in which the feed asks not to be read. */
+  skipHours?: number[];
   entries: RawEntry[];
 }
 
@@ -54,14 +61,31 @@ export class FeedParseError extends Error {
  * would reject the whole feed for one bad entry. Renaming them while xml2js
  * builds the tree hides them from rss-parser; they come back as raw custom fields.
  */
-const SHIELDED_ELEMENTS = new Set(['link', 'published', 'updated']);
+const SHIELDED_ELEMENTS = new Set([
+  'link',
+  'published',
+  'updated',
+  'issued',
+  'modified',
+  'created',
+]);
 const SHIELD_PREFIX = 'wirewatch-raw-';
+/*
+ * Element and attribute names become object keys in xml2js's tree: names that
+ * are also Object.prototype members are renamed so that a feed can neither
+ * replace a tree node's prototype nor shadow what rss-parser calls.
+ */
+const UNSAFE_NAMES = new Set(Object.getOwnPropertyNames(Object.prototype).concat(['prototype']));
+const UNSAFE_PREFIX = 'wirewatch-unsafe-';
 
 const ITEM_FIELDS = [
   ['$', 'rawAttributes', { keepArray: true }],
   [`${SHIELD_PREFIX}link`, 'rawLinks', { keepArray: true }],
   [`${SHIELD_PREFIX}published`, 'rawPublished', { keepArray: true }],
   [`${SHIELD_PREFIX}updated`, 'rawUpdated', { keepArray: true }],
+  [`${SHIELD_PREFIX}issued`, 'rawIssued', { keepArray: true }],
+  [`${SHIELD_PREFIX}modified`, 'rawModified', { keepArray: true }],
+  [`${SHIELD_PREFIX}created`, 'rawCreated', { keepArray: true }],
   ['guid', 'rawGuid', { keepArray: true }],
   ['id', 'rawId', { keepArray: true }],
 ];
@@ -69,6 +93,8 @@ const ITEM_FIELDS = [
 const FEED_FIELDS = [
   ['$', 'rawAttributes', { keepArray: true }],
   ['dc:language', 'rawDcLanguage', { keepArray: true }],
+  ['ttl', 'rawTtl', { keepArray: true }],
+  ['skipHours', 'rawSkipHours', { keepArray: true }],
 ];
 
 /** The part of rss-parser's output read here; every value is untrusted. */
@@ -77,26 +103,43 @@ interface ParserOutput {
   language?: unknown;
   rawAttributes?: unknown;
   rawDcLanguage?: unknown;
+  rawTtl?: unknown;
+  rawSkipHours?: unknown;
   items?: unknown;
 }
 
 /**
- * Parses `xml` (already decoded to a string) fetched from `feedUrl`.
+ * Parses `document` (already decoded to a string) fetched from `feedUrl`:
+ * JSON Feed when it is a JSON object, else XML.
  *
- * @throws FeedParseError when the document is not well-formed XML or not an
- *   RSS, RDF or Atom feed.
+ * @throws FeedParseError when the document is not well-formed, not a feed, or
+ *   declares entities beyond the expansion limits.
  */
-export async function parseFeed(xml: string, feedUrl: string): Promise<ParsedFeed> {
+export async function parseFeed(document: string, feedUrl: string): Promise<ParsedFeed> {
+  if (/^[\uFEFF\s]*\{/.test(document)) return parseJsonFeed(document, feedUrl);
+
+  let xml: string;
+  try {
+    xml = prepareXml(document);
+  } catch (error) {
+    if (error instanceof EntityExpansionError) {
+      throw new FeedParseError(feedUrl, error.message, { cause: error });
+    }
+    throw error;
+  }
   let rootElement: string | undefined;
+  const safeName = (name: string): string =>
+    UNSAFE_NAMES.has(name) ? `${UNSAFE_PREFIX}${name}` : name;
   const parser = new Parser({
     defaultRSS: 2,
     xml2js: {
       tagNameProcessors: [
         (name: string) => {
           rootElement ??= name;
-          return SHIELDED_ELEMENTS.has(name) ? `${SHIELD_PREFIX}${name}` : name;
+          return SHIELDED_ELEMENTS.has(name) ? `${SHIELD_PREFIX}${name}` : safeName(name);
         },
       ],
+      attrNameProcessors: [safeName],
     },
     // rss-parser's typings only allow plain key names; the JS accepts these tuples.
     customFields: { item: ITEM_FIELDS, feed: FEED_FIELDS } as unknown as Parser.CustomFields<
@@ -128,12 +171,14 @@ export async function parseFeed(xml: string, feedUrl: string): Promise<ParsedFee
         text(output.language) ??
         text(first(output.rawDcLanguage)) ??
         text(feedAttributes?.['xml:lang']),
+      ttlMinutes: positiveNumber(text(first(output.rawTtl))),
+      skipHours: skipHours(first(output.rawSkipHours)),
     }),
     entries: entries.map((entry) => readEntry(format, asRecord(entry) ?? {})),
   };
 }
 
-function readEntry(format: ParsedFeed['format'], item: Record<string, unknown>): RawEntry {
+function readEntry(format: 'rss' | 'rdf' | 'atom', item: Record<string, unknown>): RawEntry {
   const attributes = asRecord(item.rawAttributes);
   const guidElement = format === 'atom' ? first(item.rawId) : first(item.rawGuid);
   const guid = text(guidElement);
@@ -145,8 +190,13 @@ function readEntry(format: ParsedFeed['format'], item: Record<string, unknown>):
     title: text(item.title),
     summaryHtml: format === 'atom' ? text(item.summary) : text(item.content),
     contentHtml: format === 'atom' ? text(item.content) : text(item['content:encoded']),
-    published: text(first(item.rawPublished)) ?? text(item.pubDate) ?? text(item.date),
-    updated: text(first(item.rawUpdated)),
+    published:
+      text(first(item.rawPublished)) ??
+      text(first(item.rawIssued)) ??
+      text(item.pubDate) ??
+      text(item.date) ??
+      text(first(item.rawCreated)),
+    updated: text(first(item.rawUpdated)) ?? text(first(item.rawModified)),
     language: text(item.language) ?? text(attributes?.['xml:lang']),
   });
 }
@@ -189,7 +239,7 @@ function permalinkGuid(guidElement: unknown, guid: string | undefined): string |
   return isPermaLink?.toLowerCase() === 'false' ? undefined : guid;
 }
 
-function feedFormat(rootElement: string | undefined): ParsedFeed['format'] | undefined {
+function feedFormat(rootElement: string | undefined): 'rss' | 'rdf' | 'atom' | undefined {
   switch (rootElement) {
     case 'rss':
       return 'rss';
@@ -244,4 +294,81 @@ function asRecord(value: unknown): Record<string, unknown> | undefined {
 /** Drops `undefined` members so that records carry only what the feed gave. */
 function definedOnly<T extends object>(record: T): T {
   return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined)) as T;
+}
+
+function positiveNumber(value: string | undefined): number | undefined {
+  const n = Number(value);
+  return value !== undefined && Number.isFinite(n) && n > 0 ? n : undefined;
+}
+
+/** The `<hour>` values of a `<skipHours>` element that are whole hours 0-23. */
+function skipHours(element: unknown): number[] | undefined {
+  const hours = asRecord(element)?.hour;
+  if (!Array.isArray(hours)) return undefined;
+  const valid = hours
+    .map((h) => Number(text(h)))
+    .filter((h) => Number.isInteger(h) && h >= 0 && h <= 23);
+  return valid.length > 0 ? [...new Set(valid)].sort((a, b) => a - b) : undefined;
+}
+
+/** Parses a JSON Feed 1.0/1.1 document (https://jsonfeed.org/version/1.1). */
+function parseJsonFeed(document: string, feedUrl: string): ParsedFeed {
+  let root: unknown;
+  try {
+    // Keys such as "__proto__" become own properties of plain objects: harmless.
+    root = JSON.parse(document.replace(/^\uFEFF/, ''));
+  } catch (error) {
+    throw new FeedParseError(
+      feedUrl,
+      `not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
+  }
+  const feed = asRecord(root);
+  const version = feed === undefined ? undefined : ownString(feed, 'version');
+  if (
+    feed === undefined ||
+    version === undefined ||
+    !/^https?:\/\/jsonfeed\.org\/version\/1/.test(version)
+  ) {
+    throw new FeedParseError(
+      feedUrl,
+      'a JSON document that is not a JSON Feed (no jsonfeed.org version)',
+    );
+  }
+  const rawItems = Object.hasOwn(feed, 'items') ? feed.items : undefined;
+  if (!Array.isArray(rawItems)) {
+    throw new FeedParseError(feedUrl, 'the JSON Feed has no items array');
+  }
+  return {
+    format: 'json',
+    ...definedOnly({ title: ownString(feed, 'title'), language: ownString(feed, 'language') }),
+    entries: rawItems.map((raw) => {
+      const item = asRecord(raw) ?? {};
+      const id = item.id;
+      return definedOnly({
+        guid: typeof id === 'number' ? String(id) : ownString(item, 'id'),
+        link: ownString(item, 'url') ?? ownString(item, 'external_url'),
+        title: ownString(item, 'title'),
+        summaryHtml: ownString(item, 'summary'),
+        contentHtml: ownString(item, 'content_html') ?? escapeHtml(ownString(item, 'content_text')),
+        published: ownString(item, 'date_published'),
+        updated: ownString(item, 'date_modified'),
+        language: ownString(item, 'language'),
+      });
+    }),
+  };
+}
+
+function ownString(record: Record<string, unknown>, key: string): string | undefined {
+  if (!Object.hasOwn(record, key)) return undefined;
+  const value = record[key];
+  if (typeof value !== 'string') return undefined;
+  const trimmed = value.trim();
+  return trimmed === '' ? undefined : trimmed;
+}
+
+/** Plain text as HTML, so that `content_text` goes through the same HTML-to-text path. */
+function escapeHtml(value: string | undefined): string | undefined {
+  return value?.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
 }

@@ -4,8 +4,24 @@
  * the classifier. A feed that fails is recorded on its state and skipped; the
  * others go on.
  */
-import { FeedFetchError, type FeedFetcher, fetchFeed } from '../feeds/fetch.ts';
-import { normaliseEntries } from '../feeds/normalise.ts';
+import {
+  FeedFetchError,
+  type FeedFetcher,
+  type FetchFeedOptions,
+  fetchFeed,
+} from '../feeds/fetch.ts';
+import {
+  backoffMs,
+  defaultBounds,
+  type FeedHealth,
+  type FeedHints,
+  feedHealth,
+  nextPollTime,
+  observedCadenceSeconds,
+  updatedItemsPerDay,
+} from '../feeds/health.ts';
+import type { Item } from '../feeds/item.ts';
+import { contentKey, normaliseEntries } from '../feeds/normalise.ts';
 import { FeedParseError, parseFeed } from '../feeds/parse.ts';
 import { encodeMessage, type ItemMessage, ItemMessageSchema } from '../messages.ts';
 import type {
@@ -22,7 +38,10 @@ import type {
 export interface FeedToPoll {
   id: string;
   url: string;
+  /** The shortest interval between two polls (the configured one). */
   intervalSeconds: number;
+  /** The longest interval a quiet feed is left alone; default from `defaultBounds`. */
+  maxIntervalSeconds?: number;
 }
 
 export interface PollerDeps {
@@ -35,12 +54,16 @@ export interface PollerDeps {
   fetchFeed?: FeedFetcher;
   /** Maps a configured URL to the URL fetched (the local runner serves `local:` URLs). */
   resolveUrl?: (url: string) => string;
+  /** Limits and the SSRF policy for every fetch (`allowPrivateNetworks` and the like). */
+  fetchOptions?: FetchFeedOptions;
+  /** Random numbers in [0, 1) for back-off jitter; default `Math.random`. */
+  random?: () => number;
 }
 
 export interface PollOptions {
   /** Poll every feed, due or not (a manual run). Default false: only feeds whose `nextPollAt` has passed. */
   all?: boolean;
-  /** Feeds fetched at the same time. Default 8. */
+  /** Feeds fetched at the same time. Default 16. */
   concurrency?: number;
   /** How long an item is remembered as seen. Default 30 days. */
   seenRetentionDays?: number;
@@ -55,9 +78,17 @@ export type FeedPollResult =
       itemsNew: number;
       itemsSeen: number;
       skippedEntries: number;
+      health: FeedHealth;
     }
-  | { feedId: string; status: 'not-modified' }
-  | { feedId: string; status: 'failed'; error: FeedError };
+  | { feedId: string; status: 'not-modified'; health: FeedHealth }
+  | {
+      feedId: string;
+      status: 'failed';
+      error: FeedError;
+      consecutiveFailures: number;
+      nextPollAt: string;
+      health: FeedHealth;
+    };
 
 export interface PollReport {
   feedsDue: number;
@@ -109,7 +140,7 @@ export async function pollFeeds(
     }
   };
   await Promise.all(
-    Array.from({ length: Math.min(options.concurrency ?? 8, queue.length) }, worker),
+    Array.from({ length: Math.min(options.concurrency ?? 16, queue.length) }, worker),
   );
   await flush();
 
@@ -147,40 +178,73 @@ export async function pollFeed(
   options: PollOptions = {},
 ): Promise<{ result: FeedPollResult; state: FeedState }> {
   const startedAt = deps.clock.now();
-  // Validators belong to a URL: when the configured URL changes, start afresh.
-  const sameUrl = previous?.url === feed.url;
-  const state: FeedState = {
-    feedId: feed.id,
-    url: feed.url,
-    consecutiveFailures: previous?.consecutiveFailures ?? 0,
-    itemsSeenTotal: previous?.itemsSeenTotal ?? 0,
-    ...(previous?.lastSuccessAt ? { lastSuccessAt: previous.lastSuccessAt } : {}),
-    ...(sameUrl && previous?.etag ? { etag: previous.etag } : {}),
-    ...(sameUrl && previous?.lastModified ? { lastModified: previous.lastModified } : {}),
+  const polledAt = startedAt.toISOString();
+  const bounds = {
+    ...defaultBounds(feed.intervalSeconds),
+    ...(feed.maxIntervalSeconds !== undefined
+      ? { maxSeconds: Math.max(feed.intervalSeconds, feed.maxIntervalSeconds) }
+      : {}),
   };
-  const nextPollAt = new Date(startedAt.getTime() + feed.intervalSeconds * 1000).toISOString();
+  // Validators and a permanent redirect belong to the configured URL: when the
+  // config changes, start afresh.
+  const sameConfig =
+    previous !== undefined && (previous.configuredUrl ?? previous.url) === feed.url;
+  const base: FeedState = sameConfig
+    ? { ...previous, configuredUrl: feed.url }
+    : {
+        feedId: feed.id,
+        url: feed.url,
+        configuredUrl: feed.url,
+        consecutiveFailures: previous?.consecutiveFailures ?? 0,
+        itemsSeenTotal: previous?.itemsSeenTotal ?? 0,
+        ...(previous?.lastSuccessAt ? { lastSuccessAt: previous.lastSuccessAt } : {}),
+        ...(previous?.failingSince ? { failingSince: previous.failingSince } : {}),
+      };
+  // A permanently redirected feed is fetched at its new URL; `local:` URLs map to the local server.
+  const target =
+    sameConfig && base.url !== feed.url
+      ? base.url
+      : deps.resolveUrl
+        ? deps.resolveUrl(feed.url)
+        : feed.url;
   try {
-    const target = deps.resolveUrl ? deps.resolveUrl(feed.url) : feed.url;
-    const fetched = await (deps.fetchFeed ?? fetchFeed)(target, {
-      ...(state.etag ? { etag: state.etag } : {}),
-      ...(state.lastModified ? { lastModified: state.lastModified } : {}),
-    });
+    const fetched = await (deps.fetchFeed ?? fetchFeed)(
+      target,
+      {
+        ...(base.etag ? { etag: base.etag } : {}),
+        ...(base.lastModified ? { lastModified: base.lastModified } : {}),
+      },
+      deps.fetchOptions,
+    );
+    const healthy: FeedState = {
+      ...withoutFailure(base),
+      lastPolledAt: polledAt,
+      lastSuccessAt: polledAt,
+      ...(fetched.permanentUrl !== undefined ? { url: fetched.permanentUrl } : {}),
+      maxAgeSeconds: fetched.maxAgeSeconds,
+    };
+    if (fetched.permanentUrl !== undefined && fetched.permanentUrl !== base.url) {
+      deps.logger.info('feed moved permanently', {
+        feedId: feed.id,
+        from: base.url,
+        to: fetched.permanentUrl,
+      });
+    }
     if (fetched.status === 'not-modified') {
       // Nothing changed, but the poll must still be recorded: without the new
-      // nextPollAt the feed stays due and is polled on every tick.
+      // nextPollAt the feed stays due and is polled on every tick. The state
+      // goes out in the next batch, so this costs a fraction of a request.
+      const state = {
+        ...healthy,
+        nextPollAt: nextPollTime(startedAt, healthy, hintsOf(healthy), bounds).toISOString(),
+      };
       return {
-        result: { feedId: feed.id, status: 'not-modified' },
-        state: {
-          ...state,
-          consecutiveFailures: 0,
-          lastPolledAt: startedAt.toISOString(),
-          lastSuccessAt: startedAt.toISOString(),
-          nextPollAt,
-        },
+        result: { feedId: feed.id, status: 'not-modified', health: feedHealth(state, startedAt) },
+        state,
       };
     }
     const parsed = await parseFeed(fetched.body, fetched.finalUrl);
-    const { items, skipped } = normaliseEntries(feed.id, fetched.finalUrl, parsed);
+    const { items, skipped } = normaliseEntries(feed.id, fetched.baseUrl, parsed);
     for (const entry of skipped) {
       deps.logger.warn('feed entry skipped', {
         feedId: feed.id,
@@ -188,14 +252,7 @@ export async function pollFeed(
         reason: entry.reason,
       });
     }
-    const retentionMs = (options.seenRetentionDays ?? DEFAULT_SEEN_RETENTION_DAYS) * DAY_MS;
-    const expiresAt = new Date(startedAt.getTime() + retentionMs);
-    // The conditional writes are independent: run a few at a time, keep feed order.
-    const isNew = await mapConcurrently(items, SEEN_WRITE_CONCURRENCY, (item) =>
-      deps.seenItems.markSeen(feed.id, item.id, expiresAt),
-    );
-    const fresh = items.filter((_, i) => isNew[i]);
-    const polledAt = startedAt.toISOString();
+    const fresh = await keepUnseen(feed.id, items, startedAt, deps, options);
     try {
       await deps.itemsQueue.send(
         fresh.map((item) =>
@@ -204,54 +261,133 @@ export async function pollFeed(
       );
     } catch (error) {
       // Unqueued items must not stay marked as seen, or they would be lost.
-      await Promise.all(fresh.map((item) => deps.seenItems.forget(feed.id, item.id)));
+      await Promise.all(
+        fresh.flatMap((item) => seenKeys(item).map((key) => deps.seenItems.forget(feed.id, key))),
+      );
       throw error;
     }
-    const result: FeedPollResult = {
-      feedId: feed.id,
-      status: 'polled',
-      itemsNew: fresh.length,
-      itemsSeen: items.length - fresh.length,
-      skippedEntries: skipped.length,
+
+    const published = items
+      .map((item) => item.published)
+      .filter((p): p is string => p !== undefined && Date.parse(p) <= startedAt.getTime());
+    const newest = published.reduce<string | undefined>(
+      (a, b) => (a === undefined || Date.parse(b) > Date.parse(a) ? b : a),
+      undefined,
+    );
+    const cadence = observedCadenceSeconds(published);
+    const state: FeedState = {
+      ...healthy,
+      etag: fetched.etag,
+      lastModified: fetched.lastModified,
+      itemsSeenTotal: healthy.itemsSeenTotal + fresh.length,
+      itemsPerDay: updatedItemsPerDay(healthy, fresh.length, startedAt),
+      itemsPerDayAt: polledAt,
+      statsSince: healthy.statsSince ?? polledAt,
+      ...(fresh.length > 0 ? { lastNewItemAt: polledAt } : {}),
+      ...(newest !== undefined ? { lastItemPublishedAt: newest } : {}),
+      ...(cadence !== undefined ? { cadenceSeconds: cadence } : {}),
+      ttlMinutes: parsed.ttlMinutes,
+      skipHours: parsed.skipHours,
     };
+    state.nextPollAt = nextPollTime(startedAt, state, hintsOf(state), bounds).toISOString();
     return {
-      result,
-      state: {
-        ...state,
-        ...(fetched.etag ? { etag: fetched.etag } : { etag: undefined }),
-        ...(fetched.lastModified
-          ? { lastModified: fetched.lastModified }
-          : { lastModified: undefined }),
-        consecutiveFailures: 0,
-        lastPolledAt: polledAt,
-        lastSuccessAt: polledAt,
-        nextPollAt,
-        itemsSeenTotal: state.itemsSeenTotal + fresh.length,
+      result: {
+        feedId: feed.id,
+        status: 'polled',
+        itemsNew: fresh.length,
+        itemsSeen: items.length - fresh.length,
+        skippedEntries: skipped.length,
+        health: feedHealth(state, startedAt),
       },
+      state,
     };
   } catch (error) {
     const failure: FeedError = {
       kind: failureKind(error),
       message: error instanceof Error ? error.message : String(error),
-      at: startedAt.toISOString(),
+      at: polledAt,
+    };
+    const failures = base.consecutiveFailures + 1;
+    const retryAfterMs = error instanceof FeedFetchError ? error.retryAfterMs : undefined;
+    const wait = backoffMs(
+      failures,
+      feed.intervalSeconds,
+      deps.random ?? Math.random,
+      retryAfterMs,
+    );
+    const until = new Date(startedAt.getTime() + wait).toISOString();
+    const state: FeedState = {
+      ...base,
+      lastPolledAt: polledAt,
+      lastError: failure,
+      consecutiveFailures: failures,
+      failingSince: base.consecutiveFailures > 0 ? (base.failingSince ?? polledAt) : polledAt,
+      backoffUntil: until,
+      nextPollAt: until,
     };
     deps.logger.warn('feed failed', {
       feedId: feed.id,
-      url: feed.url,
+      url: target,
       kind: failure.kind,
       error: failure.message,
+      consecutiveFailures: failures,
+      failingSince: state.failingSince,
+      nextPollAt: until,
     });
     return {
-      result: { feedId: feed.id, status: 'failed', error: failure },
-      state: {
-        ...state,
-        lastPolledAt: startedAt.toISOString(),
-        lastError: failure,
-        consecutiveFailures: state.consecutiveFailures + 1,
-        nextPollAt,
+      result: {
+        feedId: feed.id,
+        status: 'failed',
+        error: failure,
+        consecutiveFailures: failures,
+        nextPollAt: until,
+        health: feedHealth(state, startedAt),
       },
+      state,
     };
   }
+}
+
+/** The state without the fields of a run of failures. */
+function withoutFailure(state: FeedState): FeedState {
+  const { failingSince: _since, backoffUntil: _until, ...rest } = state;
+  return { ...rest, consecutiveFailures: 0 };
+}
+
+function hintsOf(state: FeedState): FeedHints {
+  return {
+    ...(state.ttlMinutes !== undefined ? { ttlMinutes: state.ttlMinutes } : {}),
+    ...(state.skipHours !== undefined ? { skipHours: state.skipHours } : {}),
+    ...(state.maxAgeSeconds !== undefined ? { maxAgeSeconds: state.maxAgeSeconds } : {}),
+  };
+}
+
+/** The seen-items keys of an item: its id, and its link-and-title key when it has a link. */
+function seenKeys(item: Item): string[] {
+  const key = contentKey(item);
+  return key === undefined ? [item.id] : [item.id, key];
+}
+
+/**
+ * Marks the items seen and returns those not seen before. An item whose id is
+ * new but whose link and title were seen (a regenerated guid) is not new.
+ */
+async function keepUnseen(
+  feedId: string,
+  items: readonly Item[],
+  now: Date,
+  deps: PollerDeps,
+  options: PollOptions,
+): Promise<Item[]> {
+  const retentionMs = (options.seenRetentionDays ?? DEFAULT_SEEN_RETENTION_DAYS) * DAY_MS;
+  const expiresAt = new Date(now.getTime() + retentionMs);
+  // The conditional writes are independent: run a few at a time, keep feed order.
+  const isNew = await mapConcurrently(items, SEEN_WRITE_CONCURRENCY, async (item) => {
+    if (!(await deps.seenItems.markSeen(feedId, item.id, expiresAt))) return false;
+    const key = contentKey(item);
+    return key === undefined || (await deps.seenItems.markSeen(feedId, key, expiresAt));
+  });
+  return items.filter((_, i) => isNew[i]);
 }
 
 /** `fn` over `values` with at most `limit` calls in flight; results in input order. */
@@ -273,4 +409,29 @@ function failureKind(error: unknown): string {
   if (error instanceof FeedFetchError) return error.kind;
   if (error instanceof FeedParseError) return 'parse';
   return 'internal';
+}
+
+/** A feed that needs a person's attention after a poll. */
+export interface UnhealthyFeed {
+  feedId: string;
+  status: 'failing' | 'backing-off' | 'silent';
+  detail: string;
+  /** The failure's kind (`timeout`, `not-found`, `blocked`, ...), for failing feeds. */
+  kind?: string;
+}
+
+/** The feeds of a poll that failed or have gone silent for far longer than usual. */
+export function unhealthyFeeds(results: readonly FeedPollResult[]): UnhealthyFeed[] {
+  const unhealthy: UnhealthyFeed[] = [];
+  for (const result of results) {
+    const { status, detail } = result.health;
+    if (status !== 'failing' && status !== 'backing-off' && status !== 'silent') continue;
+    unhealthy.push({
+      feedId: result.feedId,
+      status,
+      detail,
+      ...(result.status === 'failed' ? { kind: result.error.kind } : {}),
+    });
+  }
+  return unhealthy;
 }

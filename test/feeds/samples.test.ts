@@ -2,10 +2,14 @@ import { readdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FeedServer, startFeedServer } from '../../shared/adapters/local-feed-server.ts';
-import { fetchFeed } from '../../shared/feeds/fetch.ts';
+import { createFeedFetcher } from '../../shared/feeds/fetch.ts';
 import type { Item } from '../../shared/feeds/item.ts';
 import { normaliseEntries } from '../../shared/feeds/normalise.ts';
 import { parseFeed } from '../../shared/feeds/parse.ts';
+
+// The sample feeds are served on loopback, as the sample config allows.
+const fetchFeed = createFeedFetcher({ allowPrivateNetworks: true });
+afterAll(() => fetchFeed.close());
 
 const SAMPLES = fileURLToPath(new URL('../../samples/feeds/', import.meta.url));
 

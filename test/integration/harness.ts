@@ -351,6 +351,8 @@ export interface ConfigInput {
 function configYaml(input: ConfigInput): string {
   return stringify({
     watches: 'watches.yaml',
+    // The test feed server listens on 127.0.0.1, which the SSRF guard refuses by default.
+    allowPrivateNetworks: true,
     defaultInterval: '5m',
     feeds: input.feeds,
     subscribers: input.subscribers,
@@ -412,6 +414,7 @@ export async function pollAndClassify(stack: LocalStack, clock: Clock): Promise<
       clock,
       logger: silentLogger,
       resolveUrl: (url) => stack.resolveUrl(url),
+      fetchOptions: stack.config.feedFetch,
     },
     { all: true },
   );
