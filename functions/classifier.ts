@@ -4,7 +4,7 @@
  * only; the work is `classifyItem`.
  */
 import { sharedDocumentClient, sharedSqsClient } from '../shared/adapters/aws-clients.ts';
-import { createJsonLogger } from '../shared/adapters/json-logger.ts';
+import { createPowertoolsLogger } from '../shared/adapters/powertools-logger.ts';
 import { DynamoRuleStore } from '../shared/adapters/rule-store.ts';
 import { SqsDeadLetterSender, SqsQueueSender } from '../shared/adapters/sqs.ts';
 import { deployedSubscribers, StaticSubscriptionStore } from '../shared/alerts/subscriptions.ts';
@@ -16,7 +16,7 @@ import { systemClock } from '../shared/ports.ts';
 import { FileWatchSource } from '../shared/rules/file-watch-source.ts';
 import { TableWatchSource } from '../shared/rules/table-watch-source.ts';
 
-const logger = createJsonLogger('classifier');
+const logger = createPowertoolsLogger('classifier');
 const config = await loadConfig(requireEnv('WIREWATCH_CONFIG'));
 const sqs = sharedSqsClient();
 // Deployed, the rules are pushed to the rules table (the bundled watch file until the

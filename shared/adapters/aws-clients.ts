@@ -3,12 +3,14 @@
  * invocation. Region and credentials come from the Lambda environment.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { toDocumentClient } from './dynamodb.ts';
 
 let documentClient: DynamoDBDocumentClient | undefined;
 let sqsClient: SQSClient | undefined;
+let secretsManagerClient: SecretsManagerClient | undefined;
 
 export function sharedDocumentClient(): DynamoDBDocumentClient {
   documentClient ??= toDocumentClient(new DynamoDBClient({}));
@@ -18,4 +20,9 @@ export function sharedDocumentClient(): DynamoDBDocumentClient {
 export function sharedSqsClient(): SQSClient {
   sqsClient ??= new SQSClient({});
   return sqsClient;
+}
+
+export function sharedSecretsManagerClient(): SecretsManagerClient {
+  secretsManagerClient ??= new SecretsManagerClient({});
+  return secretsManagerClient;
 }

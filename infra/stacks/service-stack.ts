@@ -1,0 +1,441 @@
+/**
+ * The compute of a wirewatch stage: the poller on an EventBridge Scheduler
+ * schedule, the items and alerts queues (each with a dead-letter queue), the
+ * classifier and notifier fed by them with partial batch responses, the
+ * alarms on an SNS topic, and a dashboard. Tables and secrets come from the
+ * data stack as typed props.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  Arn,
+  CfnOutput,
+  type CfnResource,
+  Duration,
+  Stack,
+  type StackProps,
+  Validations,
+} from 'aws-cdk-lib';
+import {
+  Alarm,
+  ComparisonOperator,
+  Dashboard,
+  GraphWidget,
+  type IMetric,
+  MathExpression,
+  Metric,
+  SingleValueWidget,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { FilterPattern, MetricFilter } from 'aws-cdk-lib/aws-logs';
+import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { METRIC_DIMENSIONS, METRIC_NAMES } from '../../shared/adapters/pipeline-metrics.ts';
+import { TABLES } from '../../shared/adapters/tables.ts';
+import { parseConfig } from '../../shared/config/config.ts';
+import type { StageConfig } from '../config/stages.ts';
+import { REPO_ROOT, WirewatchFunction } from '../constructs/wirewatch-function.ts';
+import { secretIdPrefix, type WirewatchSecrets, type WirewatchTables } from './data-stack.ts';
+
+/** SQS redelivers a message only after its visibility timeout: at least 6x the consumer's timeout. */
+const VISIBILITY_TIMEOUT_FACTOR = 6;
+const CLASSIFIER_TIMEOUT = Duration.seconds(60);
+const NOTIFIER_TIMEOUT = Duration.seconds(60);
+
+/** Metric filter on the classifier's "item matched" log line. */
+const ITEMS_MATCHED_METRIC = 'ItemsMatched';
+
+export interface ServiceStackProps extends StackProps {
+  stage: StageConfig;
+  tables: WirewatchTables;
+  secrets: WirewatchSecrets;
+}
+
+export class ServiceStack extends Stack {
+  readonly poller: WirewatchFunction;
+  readonly classifier: WirewatchFunction;
+  readonly notifier: WirewatchFunction;
+  readonly alarmTopic: Topic;
+
+  constructor(scope: Construct, id: string, props: ServiceStackProps) {
+    super(scope, id, props);
+    const { stage, tables } = props;
+    const metricsNamespace = `Wirewatch/${stage.name}`;
+
+    const configPath = join(REPO_ROOT, stage.configFile);
+    // Validated at synth: a config error fails `cdk synth`, not the first cold start.
+    const config = parseConfig(readFileSync(configPath, 'utf8'), configPath, {});
+    const localFeed = config.feeds.find((feed) => feed.url.startsWith('local:'));
+    if (localFeed) {
+      throw new Error(
+        `${stage.configFile}: feed ${localFeed.id} has a local: URL, which only the local runner serves`,
+      );
+    }
+    const functionDefaults = {
+      metricsNamespace,
+      logRetention: stage.logRetention,
+      configFile: stage.configFile,
+      // Until every stage's rules live in the rules table, the watch file goes along.
+      bundledFiles: [relativeToRepo(config.watchFile)],
+    };
+
+    const itemsQueues = this.queueWithDeadLetters('Items', CLASSIFIER_TIMEOUT, stage);
+    const alertsQueues = this.queueWithDeadLetters('Alerts', NOTIFIER_TIMEOUT, stage);
+
+    this.poller = new WirewatchFunction(this, 'Poller', {
+      ...functionDefaults,
+      entry: 'functions/poller.ts',
+      serviceName: 'poller',
+      description: 'Polls the due feeds and queues their new items',
+      timeout: stage.pollerTimeout,
+      memorySize: 512,
+      // A failed run is not retried: the next scheduled run polls the same feeds.
+      retryAttempts: 0,
+    })
+      .bindTable(tables.feedState, TABLES.feedState, [
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:BatchWriteItem',
+        'dynamodb:Scan',
+      ])
+      .bindTable(tables.seenItems, TABLES.seenItems, ['dynamodb:PutItem', 'dynamodb:DeleteItem'])
+      .bindQueueSender(itemsQueues.queue, 'ITEMS_QUEUE_URL');
+
+    this.classifier = new WirewatchFunction(this, 'Classifier', {
+      ...functionDefaults,
+      entry: 'functions/classifier.ts',
+      serviceName: 'classifier',
+      description: 'Matches new items against the watches and queues alerts',
+      timeout: CLASSIFIER_TIMEOUT,
+      memorySize: 1024,
+    })
+      .bindTable(tables.rules, TABLES.rules, ['dynamodb:GetItem', 'dynamodb:Query'])
+      .bindQueueSender(alertsQueues.queue, 'ALERTS_QUEUE_URL')
+      .bindQueueSender(itemsQueues.deadLetterQueue, 'ITEMS_DLQ_URL');
+    this.classifier.function.addEventSource(
+      new SqsEventSource(itemsQueues.queue, {
+        batchSize: 10,
+        maxBatchingWindow: Duration.seconds(5),
+        reportBatchItemFailures: true,
+      }),
+    );
+
+    this.notifier = new WirewatchFunction(this, 'Notifier', {
+      ...functionDefaults,
+      entry: 'functions/notifier.ts',
+      serviceName: 'notifier',
+      description: 'Sends each alert once per channel (Slack, email)',
+      timeout: NOTIFIER_TIMEOUT,
+      memorySize: 256,
+    })
+      .bindTable(tables.alertLedger, TABLES.alertLedger, [
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:DeleteItem',
+      ])
+      .bindQueueSender(alertsQueues.deadLetterQueue, 'ALERTS_DLQ_URL')
+      .addEnvironment('SECRET_ID_PREFIX', secretIdPrefix(stage.name));
+    this.notifier.function.addEventSource(
+      new SqsEventSource(alertsQueues.queue, {
+        // Few alerts per invocation and few invocations: Slack takes about one message a second.
+        batchSize: 5,
+        maxConcurrency: stage.notifierMaxConcurrency,
+        reportBatchItemFailures: true,
+      }),
+    );
+    if (props.secrets.size > 0) {
+      this.notifier.role.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: [...props.secrets.values()].map((secret) => secret.secretArn),
+        }),
+      );
+    }
+    this.notifier.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['ses:SendEmail'],
+        resources: [
+          Arn.format(
+            { service: 'ses', resource: 'identity', resourceName: stage.sesIdentity },
+            this,
+          ),
+        ],
+      }),
+    );
+
+    const schedule = new Schedule(this, 'PollSchedule', {
+      description: `Runs the wirewatch ${stage.name} poller`,
+      schedule: ScheduleExpression.rate(stage.pollEvery),
+      target: new LambdaInvoke(this.poller.function, {
+        retryAttempts: 2,
+        maxEventAge: stage.pollEvery,
+      }),
+    });
+
+    // The scheduler's role may invoke the poller and its versions (`<arn>:*`), as `grantInvoke` writes it.
+    Validations.of(this).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(this.poller.function.node.defaultChild as CfnResource)}.Arn>:*]`,
+      reason:
+        'The schedule target role may invoke only the poller; the :* suffix covers its ' +
+        'versions and aliases, as grantInvoke writes it.',
+    });
+
+    this.alarmTopic = new Topic(this, 'AlarmTopic', {
+      displayName: `wirewatch ${stage.name} alarms`,
+      enforceSSL: true,
+    });
+    Validations.of(this.alarmTopic).acknowledge({
+      id: 'AwsSolutions-SNS2',
+      reason:
+        'CloudWatch alarms cannot publish to a topic encrypted with the AWS-managed SNS key, ' +
+        'a customer-managed key costs more than the whole pipeline at its target scale, and ' +
+        'alarm notifications carry no secret or feed content.',
+    });
+    if (stage.alarms.email) {
+      this.alarmTopic.addSubscription(new EmailSubscription(stage.alarms.email));
+    }
+
+    const matchedMetricFilter = new MetricFilter(this, 'ItemsMatchedFilter', {
+      logGroup: this.classifier.logGroup,
+      filterPattern: FilterPattern.stringValue('$.message', '=', 'item matched'),
+      metricNamespace: metricsNamespace,
+      metricName: ITEMS_MATCHED_METRIC,
+      metricValue: '1',
+    });
+    const custom = (
+      service: string,
+      metricName: string,
+      statistic: string,
+      period: Duration,
+      dimensions: Record<string, string> = {},
+    ): Metric =>
+      new Metric({
+        namespace: metricsNamespace,
+        metricName,
+        statistic,
+        period,
+        dimensionsMap: { service, ...dimensions },
+      });
+
+    const alarms: Alarm[] = [];
+    for (const [name, queues] of [
+      ['Items', itemsQueues],
+      ['Alerts', alertsQueues],
+    ] as const) {
+      alarms.push(
+        new Alarm(this, `${name}DeadLettersAlarm`, {
+          alarmDescription: `${name.toLowerCase()} messages in the dead-letter queue: read their reason, fix, redrive`,
+          metric: queues.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+            period: Duration.minutes(5),
+            statistic: 'Maximum',
+          }),
+          threshold: 1,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: TreatMissingData.NOT_BREACHING,
+        }),
+      );
+    }
+    for (const fn of [this.poller, this.classifier, this.notifier]) {
+      const name = fn.node.id;
+      alarms.push(
+        new Alarm(this, `${name}ErrorsAlarm`, {
+          alarmDescription: `${name} invocations failed as a whole`,
+          metric: fn.function.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+          threshold: 1,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: TreatMissingData.NOT_BREACHING,
+        }),
+        new Alarm(this, `${name}ThrottlesAlarm`, {
+          alarmDescription: `${name} invocations throttled`,
+          metric: fn.function.metricThrottles({ period: Duration.minutes(5), statistic: 'Sum' }),
+          threshold: 1,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: TreatMissingData.NOT_BREACHING,
+        }),
+      );
+    }
+    const { failingFeeds, failingFeedsRuns, noItemsFor } = stage.alarms;
+    alarms.push(
+      new Alarm(this, 'FailingFeedsAlarm', {
+        alarmDescription:
+          `${failingFeeds} or more feeds failed in ${failingFeedsRuns} polls in a row: ` +
+          'see the FeedFailed metric per feed and the poller log',
+        metric: custom('poller', METRIC_NAMES.failingFeeds, 'Minimum', stage.pollEvery),
+        threshold: failingFeeds,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: failingFeedsRuns,
+        treatMissingData: TreatMissingData.IGNORE,
+      }),
+      new Alarm(this, 'NoItemsAlarm', {
+        alarmDescription: `no new item for ${noItemsFor.toHumanString()}: feeds down, or the poller not running`,
+        metric: custom('poller', METRIC_NAMES.itemsNew, 'Sum', noItemsFor),
+        threshold: 1,
+        comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        // No data means no poll finished at all.
+        treatMissingData: TreatMissingData.BREACHING,
+      }),
+    );
+    const alarmAction = new SnsAction(this.alarmTopic);
+    for (const alarm of alarms) {
+      alarm.addAlarmAction(alarmAction);
+      alarm.addOkAction(alarmAction);
+    }
+
+    const period = Duration.minutes(15);
+    const channels = ['slack', 'email'] as const;
+    const perChannel = (metricName: string): IMetric[] =>
+      channels.map((channel) =>
+        custom('notifier', metricName, 'Sum', period, {
+          [METRIC_DIMENSIONS.channel]: channel,
+        }).with({ label: channel }),
+      );
+    const dashboard = new Dashboard(this, 'Dashboard', {
+      dashboardName: `wirewatch-${stage.name}`,
+      defaultInterval: Duration.days(1),
+    });
+    dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Items polled and new',
+        left: [
+          custom('poller', METRIC_NAMES.itemsPolled, 'Sum', period).with({ label: 'polled' }),
+          custom('poller', METRIC_NAMES.itemsNew, 'Sum', period).with({ label: 'new' }),
+        ],
+        width: 8,
+      }),
+      new GraphWidget({
+        title: 'Items matched',
+        left: [matchedMetricFilter.metric({ statistic: 'Sum', period, label: 'matched' })],
+        width: 8,
+      }),
+      new GraphWidget({
+        title: 'Alerts sent per channel',
+        left: perChannel(METRIC_NAMES.alertsSent),
+        width: 8,
+      }),
+    );
+    dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Feeds polled and failing',
+        left: [
+          custom('poller', METRIC_NAMES.feedsPolled, 'Sum', period).with({ label: 'polled' }),
+          custom('poller', METRIC_NAMES.failingFeeds, 'Maximum', period).with({
+            label: 'failing',
+          }),
+        ],
+        width: 8,
+      }),
+      new GraphWidget({
+        title: 'Alert deliveries failed per channel',
+        left: perChannel(METRIC_NAMES.alertsFailed),
+        width: 8,
+      }),
+      new SingleValueWidget({
+        title: 'Dead letters',
+        metrics: [
+          itemsQueues.deadLetterQueue
+            .metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum' })
+            .with({ label: 'items' }),
+          alertsQueues.deadLetterQueue
+            .metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum' })
+            .with({ label: 'alerts' }),
+        ],
+        width: 8,
+      }),
+    );
+    dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Function errors and throttles',
+        left: [this.poller, this.classifier, this.notifier].map((fn) =>
+          fn.function.metricErrors({ period, statistic: 'Sum' }).with({ label: fn.node.id }),
+        ),
+        right: [
+          new MathExpression({
+            expression: 'p + c + n',
+            usingMetrics: {
+              p: this.poller.function.metricThrottles({ period }),
+              c: this.classifier.function.metricThrottles({ period }),
+              n: this.notifier.function.metricThrottles({ period }),
+            },
+            label: 'throttles',
+            period,
+          }),
+        ],
+        width: 12,
+      }),
+      new GraphWidget({
+        title: 'Oldest message age (s)',
+        left: [
+          itemsQueues.queue
+            .metricApproximateAgeOfOldestMessage({ period })
+            .with({ label: 'items' }),
+          alertsQueues.queue
+            .metricApproximateAgeOfOldestMessage({ period })
+            .with({ label: 'alerts' }),
+        ],
+        width: 12,
+      }),
+    );
+
+    const outputs: Record<string, { value: string; description: string }> = {
+      ItemsQueueUrl: { value: itemsQueues.queue.queueUrl, description: 'Items queue' },
+      ItemsDeadLetterQueueUrl: {
+        value: itemsQueues.deadLetterQueue.queueUrl,
+        description: 'Dead letters of the items queue',
+      },
+      AlertsQueueUrl: { value: alertsQueues.queue.queueUrl, description: 'Alerts queue' },
+      AlertsDeadLetterQueueUrl: {
+        value: alertsQueues.deadLetterQueue.queueUrl,
+        description: 'Dead letters of the alerts queue',
+      },
+      AlarmTopicArn: {
+        value: this.alarmTopic.topicArn,
+        description: 'Subscribe to receive the alarms',
+      },
+      PollScheduleName: { value: schedule.scheduleName, description: 'The poller schedule' },
+      DashboardName: { value: dashboard.dashboardName, description: 'CloudWatch dashboard' },
+    };
+    for (const [outputId, output] of Object.entries(outputs)) {
+      new CfnOutput(this, outputId, output);
+    }
+  }
+
+  /**
+   * A standard queue and its dead-letter queue. The visibility timeout is
+   * `VISIBILITY_TIMEOUT_FACTOR` times the consumer's timeout, as Lambda advises,
+   * so that a message is not redelivered while a retried invocation still runs.
+   */
+  private queueWithDeadLetters(name: string, consumerTimeout: Duration, stage: StageConfig) {
+    const deadLetterQueue = new Queue(this, `${name}DeadLetterQueue`, {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    const queue = new Queue(this, `${name}Queue`, {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      visibilityTimeout: Duration.seconds(consumerTimeout.toSeconds() * VISIBILITY_TIMEOUT_FACTOR),
+      retentionPeriod: Duration.days(4),
+      deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: stage.maxReceiveCount },
+    });
+    return { queue, deadLetterQueue };
+  }
+}
+
+function relativeToRepo(absolute: string): string {
+  if (!absolute.startsWith(REPO_ROOT)) {
+    throw new Error(`${absolute} is outside the repository and cannot be bundled`);
+  }
+  return absolute.slice(REPO_ROOT.length);
+}

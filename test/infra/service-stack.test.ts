@@ -1,0 +1,504 @@
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Match } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { STAGES } from '../../infra/config/stages.ts';
+import { LAMBDA_TASK_ROOT } from '../../infra/constructs/wirewatch-function.ts';
+import { type SynthesisedStage, synthStage } from './synth-stage.ts';
+
+const run = promisify(execFile);
+
+type Json = Record<string, unknown>;
+interface Resource {
+  Type: string;
+  Properties: Json & {
+    Handler?: string;
+    Code?: { S3Key?: string };
+    Environment?: { Variables: Record<string, unknown> };
+  };
+}
+
+let synthesised: SynthesisedStage;
+let resources: Record<string, Resource>;
+const stage = STAGES.dev;
+
+/** The logical id of the one resource of `type` under the construct path `path`. */
+function logicalIdAt(type: string, path: string): string {
+  const found = Object.entries(
+    synthesised.serviceTemplate.findResources(type, {
+      Metadata: { 'aws:cdk:path': Match.stringLikeRegexp(`^${path}/`) },
+    }),
+  );
+  expect(found, `${type} under ${path}`).toHaveLength(1);
+  return found[0]?.[0] ?? '';
+}
+
+/** The actions of every statement of the role's policies, as sorted strings. */
+function actionsOf(functionName: string): string[] {
+  const roleId = logicalIdAt('AWS::IAM::Role', `${synthesised.service.node.path}/${functionName}`);
+  const policies = synthesised.serviceTemplate.findResources('AWS::IAM::Policy', {
+    Properties: { Roles: [{ Ref: roleId }] },
+  });
+  return Object.values(policies)
+    .flatMap((policy) => (policy.Properties.PolicyDocument.Statement as Json[]) ?? [])
+    .flatMap((statement) => [statement.Action as string | string[]].flat())
+    .sort();
+}
+
+/** The resources the role's statements with `action` apply to, as JSON. */
+function resourcesOf(functionName: string, action: string): string {
+  const roleId = logicalIdAt('AWS::IAM::Role', `${synthesised.service.node.path}/${functionName}`);
+  const policies = synthesised.serviceTemplate.findResources('AWS::IAM::Policy', {
+    Properties: { Roles: [{ Ref: roleId }] },
+  });
+  return JSON.stringify(
+    Object.values(policies)
+      .flatMap((policy) => policy.Properties.PolicyDocument.Statement as Json[])
+      .filter((statement) => [statement.Action].flat().includes(action))
+      .map((statement) => statement.Resource),
+  );
+}
+
+function functionOf(name: string): Resource {
+  const id = logicalIdAt('AWS::Lambda::Function', `${synthesised.service.node.path}/${name}`);
+  const resource = resources[id];
+  if (!resource) throw new Error(`no function ${name}`);
+  return resource;
+}
+
+beforeAll(() => {
+  synthesised = synthStage('dev');
+  resources = synthesised.serviceTemplate.toJSON().Resources as Record<string, Resource>;
+}, 120_000);
+
+describe('the functions', () => {
+  it.each(['Poller', 'Classifier', 'Notifier'])(
+    "%s's handler setting names a function exported by its bundle",
+    async (name) => {
+      const fn = functionOf(name);
+      const [file, exportName] = (fn.Properties.Handler ?? '').split('.');
+      const assetDir = join(
+        synthesised.assembly.directory,
+        `asset.${fn.Properties.Code?.S3Key?.replace(/\.zip$/, '')}`,
+      );
+      const bundle = join(assetDir, `${file}.mjs`);
+      // Tokens (table names, queue URLs) become placeholders; the config path
+      // moves from Lambda's task root to the asset directory.
+      const environment = Object.fromEntries(
+        Object.entries(fn.Properties.Environment?.Variables ?? {}).map(([key, value]) => [
+          key,
+          typeof value === 'string'
+            ? value.replace(LAMBDA_TASK_ROOT, assetDir)
+            : 'https://sqs.eu-west-1.amazonaws.com/123456789012/placeholder',
+        ]),
+      );
+
+      const { stdout } = await run(
+        process.execPath,
+        [
+          '--input-type=module',
+          '-e',
+          `const m = await import(${JSON.stringify(`file://${bundle}`)}); console.log(typeof m[${JSON.stringify(exportName)}]);`,
+        ],
+        {
+          cwd: assetDir,
+          env: {
+            PATH: process.env.PATH,
+            AWS_REGION: 'eu-west-1',
+            AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+            ...environment,
+          },
+        },
+      );
+
+      expect(stdout.trim()).toBe('function');
+    },
+    30_000,
+  );
+
+  it.each(['Poller', 'Classifier', 'Notifier'])(
+    '%s runs Node.js 22 on ARM64 with source maps and Powertools settings',
+    (name) => {
+      const fn = functionOf(name);
+
+      expect(fn.Properties).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        Environment: {
+          Variables: {
+            NODE_OPTIONS: '--enable-source-maps',
+            POWERTOOLS_SERVICE_NAME: name.toLowerCase(),
+            POWERTOOLS_METRICS_NAMESPACE: 'Wirewatch/dev',
+          },
+        },
+      });
+    },
+  );
+
+  it('bundles the stage config file and the watch file it names', () => {
+    const fn = functionOf('Poller');
+    const configPath = fn.Properties.Environment?.Variables.WIREWATCH_CONFIG;
+    const assetDir = join(
+      synthesised.assembly.directory,
+      `asset.${fn.Properties.Code?.S3Key?.replace(/\.zip$/, '')}`,
+    );
+
+    expect(configPath).toBe(`${LAMBDA_TASK_ROOT}/${stage.configFile}`);
+    expect(existsSync(join(assetDir, stage.configFile))).toBe(true);
+    expect(existsSync(join(assetDir, 'samples/watches.yaml'))).toBe(true);
+    expect(statSync(join(assetDir, 'index.mjs.map')).size).toBeGreaterThan(0);
+  });
+
+  it('keeps no secret in any environment variable, only the secret id prefix', () => {
+    const variables = Object.values(resources)
+      .filter((r) => r.Type === 'AWS::Lambda::Function')
+      .flatMap((r) => Object.keys(r.Properties.Environment?.Variables ?? {}));
+
+    expect(variables.filter((v) => /SLACK|SMTP|PASSWORD|WEBHOOK/.test(v))).toEqual([]);
+    expect(functionOf('Notifier').Properties.Environment?.Variables.SECRET_ID_PREFIX).toBe(
+      'wirewatch/dev/',
+    );
+  });
+
+  it('writes each function log to its own log group with the stage retention', () => {
+    synthesised.serviceTemplate.resourcePropertiesCountIs(
+      'AWS::Logs::LogGroup',
+      { RetentionInDays: 7 },
+      3,
+    );
+    for (const name of ['Poller', 'Classifier', 'Notifier']) {
+      const logGroupId = logicalIdAt(
+        'AWS::Logs::LogGroup',
+        `${synthesised.service.node.path}/${name}`,
+      );
+      expect(functionOf(name).Properties.LoggingConfig).toEqual({
+        LogGroup: { Ref: logGroupId },
+      });
+    }
+  });
+});
+
+describe('least privilege', () => {
+  it('lets the poller read and write feed states, mark items seen and queue items, nothing else', () => {
+    expect(actionsOf('Poller')).toEqual(
+      [
+        'dynamodb:BatchWriteItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:PutItem',
+        'dynamodb:Scan',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueUrl',
+        'sqs:SendMessage',
+      ].sort(),
+    );
+    expect(resourcesOf('Poller', 'dynamodb:Scan')).toContain('FeedStateTable');
+    expect(resourcesOf('Poller', 'dynamodb:DeleteItem')).toContain('SeenItemsTable');
+    expect(resourcesOf('Poller', 'sqs:SendMessage')).toContain('ItemsQueue');
+  });
+
+  it('lets the classifier read rules, consume items, queue alerts and dead-letter items', () => {
+    expect(actionsOf('Classifier')).toEqual(
+      [
+        'dynamodb:GetItem',
+        'dynamodb:Query',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'sqs:ChangeMessageVisibility',
+        'sqs:DeleteMessage',
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueUrl',
+        'sqs:GetQueueUrl',
+        'sqs:GetQueueUrl',
+        'sqs:ReceiveMessage',
+        'sqs:SendMessage',
+        'sqs:SendMessage',
+      ].sort(),
+    );
+    expect(resourcesOf('Classifier', 'dynamodb:Query')).toContain('RulesTable');
+    expect(resourcesOf('Classifier', 'sqs:SendMessage')).toMatch(
+      /AlertsQueue.*ItemsDeadLetterQueue/,
+    );
+    expect(resourcesOf('Classifier', 'sqs:ReceiveMessage')).toContain('ItemsQueue');
+  });
+
+  it('lets the notifier use the ledger, its secrets and the SES identity, and dead-letter alerts', () => {
+    expect(actionsOf('Notifier')).toEqual(
+      [
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'secretsmanager:GetSecretValue',
+        'ses:SendEmail',
+        'sqs:ChangeMessageVisibility',
+        'sqs:DeleteMessage',
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueUrl',
+        'sqs:GetQueueUrl',
+        'sqs:ReceiveMessage',
+        'sqs:SendMessage',
+      ].sort(),
+    );
+    expect(resourcesOf('Notifier', 'dynamodb:PutItem')).toContain('AlertLedgerTable');
+    const secrets = resourcesOf('Notifier', 'secretsmanager:GetSecretValue');
+    for (const name of ['SLACKWEBHOOKURL', 'SMTPUSER', 'SMTPPASSWORD']) {
+      expect(secrets).toContain(`${name}Secret`);
+    }
+    expect(resourcesOf('Notifier', 'ses:SendEmail')).toContain(`:identity/${stage.sesIdentity}`);
+    expect(resourcesOf('Notifier', 'sqs:SendMessage')).toContain('AlertsDeadLetterQueue');
+  });
+
+  it('grants no wildcard action and no resource "*" anywhere', () => {
+    const statements = Object.values(
+      synthesised.serviceTemplate.findResources('AWS::IAM::Policy'),
+    ).flatMap((policy) => policy.Properties.PolicyDocument.Statement as Json[]);
+
+    expect(statements.length).toBeGreaterThan(0);
+    for (const statement of statements) {
+      expect([statement.Action].flat().filter((a) => String(a).includes('*'))).toEqual([]);
+      expect([statement.Resource].flat()).not.toContain('*');
+    }
+    synthesised.serviceTemplate.resourcePropertiesCountIs(
+      'AWS::IAM::Role',
+      { ManagedPolicyArns: Match.anyValue() },
+      0,
+    );
+  });
+});
+
+describe('queues', () => {
+  it.each([
+    ['Items', 'Classifier'],
+    ['Alerts', 'Notifier'],
+  ])('%s queue sends to its dead-letter queue after maxReceiveCount receives', (queue) => {
+    const queueId = logicalIdAt(
+      'AWS::SQS::Queue',
+      `${synthesised.service.node.path}/${queue}Queue`,
+    );
+    const dlqId = logicalIdAt(
+      'AWS::SQS::Queue',
+      `${synthesised.service.node.path}/${queue}DeadLetterQueue`,
+    );
+
+    expect(resources[queueId]?.Properties.RedrivePolicy).toEqual({
+      deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] },
+      maxReceiveCount: stage.maxReceiveCount,
+    });
+    expect(resources[dlqId]?.Properties.MessageRetentionPeriod).toBe(14 * 86_400);
+  });
+
+  it.each([
+    ['Items', 'Classifier'],
+    ['Alerts', 'Notifier'],
+  ])('%s queue hides a message for at least 6 times the %s timeout', (queue, consumer) => {
+    const queueId = logicalIdAt(
+      'AWS::SQS::Queue',
+      `${synthesised.service.node.path}/${queue}Queue`,
+    );
+    const visibility = resources[queueId]?.Properties.VisibilityTimeout as number;
+    const timeout = functionOf(consumer).Properties.Timeout as number;
+
+    expect(visibility).toBeGreaterThanOrEqual(6 * timeout);
+  });
+
+  it.each([
+    ['Items', 'Classifier'],
+    ['Alerts', 'Notifier'],
+  ])('%s queue feeds the %s with partial batch responses', (queue, consumer) => {
+    const queueId = logicalIdAt(
+      'AWS::SQS::Queue',
+      `${synthesised.service.node.path}/${queue}Queue`,
+    );
+    const functionId = logicalIdAt(
+      'AWS::Lambda::Function',
+      `${synthesised.service.node.path}/${consumer}`,
+    );
+
+    synthesised.serviceTemplate.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [queueId, 'Arn'] },
+      FunctionName: { Ref: functionId },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+  });
+
+  it('caps the notifier concurrency for Slack rate limits', () => {
+    synthesised.serviceTemplate.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: {
+        Ref: logicalIdAt('AWS::Lambda::Function', `${synthesised.service.node.path}/Notifier`),
+      },
+      ScalingConfig: { MaximumConcurrency: stage.notifierMaxConcurrency },
+    });
+  });
+
+  it('encrypts every queue and refuses requests without TLS', () => {
+    synthesised.serviceTemplate.resourcePropertiesCountIs(
+      'AWS::SQS::Queue',
+      { SqsManagedSseEnabled: true },
+      4,
+    );
+    synthesised.serviceTemplate.resourcePropertiesCountIs(
+      'AWS::SQS::QueuePolicy',
+      {
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Deny',
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            }),
+          ]),
+        },
+      },
+      4,
+    );
+  });
+});
+
+describe('the poll schedule', () => {
+  it('invokes the poller at the stage rate without retrying a failed run', () => {
+    synthesised.serviceTemplate.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'rate(5 minutes)',
+      State: 'ENABLED',
+      Target: {
+        Arn: {
+          'Fn::GetAtt': [
+            logicalIdAt('AWS::Lambda::Function', `${synthesised.service.node.path}/Poller`),
+            'Arn',
+          ],
+        },
+      },
+    });
+    synthesised.serviceTemplate.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      MaximumRetryAttempts: 0,
+    });
+  });
+});
+
+describe('alarms', () => {
+  it('sends every alarm and its recovery to the alarm topic', () => {
+    const topicId = logicalIdAt('AWS::SNS::Topic', `${synthesised.service.node.path}/AlarmTopic`);
+    const alarms = Object.values(
+      synthesised.serviceTemplate.findResources('AWS::CloudWatch::Alarm'),
+    );
+
+    expect(alarms).toHaveLength(10);
+    for (const alarm of alarms) {
+      expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
+      expect(alarm.Properties.OKActions).toEqual([{ Ref: topicId }]);
+    }
+  });
+
+  it.each(['ItemsDeadLetterQueue', 'AlertsDeadLetterQueue'])(
+    'goes off on one message in %s',
+    (dlq) => {
+      synthesised.serviceTemplate.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [
+          {
+            Name: 'QueueName',
+            Value: {
+              'Fn::GetAtt': [
+                logicalIdAt('AWS::SQS::Queue', `${synthesised.service.node.path}/${dlq}`),
+                'QueueName',
+              ],
+            },
+          },
+        ],
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      });
+    },
+  );
+
+  it.each(['Errors', 'Throttles'])('watches %s of every function', (metricName) => {
+    for (const name of ['Poller', 'Classifier', 'Notifier']) {
+      synthesised.serviceTemplate.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/Lambda',
+        MetricName: metricName,
+        Dimensions: [
+          {
+            Name: 'FunctionName',
+            Value: {
+              Ref: logicalIdAt('AWS::Lambda::Function', `${synthesised.service.node.path}/${name}`),
+            },
+          },
+        ],
+      });
+    }
+  });
+
+  it("goes off on the poller's failing feeds for several polls in a row", () => {
+    synthesised.serviceTemplate.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'Wirewatch/dev',
+      MetricName: 'FailingFeeds',
+      Dimensions: [{ Name: 'service', Value: 'poller' }],
+      Threshold: stage.alarms.failingFeeds,
+      EvaluationPeriods: stage.alarms.failingFeedsRuns,
+      Period: stage.pollEvery.toSeconds(),
+    });
+  });
+
+  it('goes off when no new item arrived for the stage period, also when the poller is silent', () => {
+    synthesised.serviceTemplate.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'Wirewatch/dev',
+      MetricName: 'ItemsNew',
+      Statistic: 'Sum',
+      Period: stage.alarms.noItemsFor.toSeconds(),
+      Threshold: 1,
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+    });
+  });
+});
+
+describe('outputs', () => {
+  it('publishes the queue URLs and the alarm topic', () => {
+    const outputs = synthesised.serviceTemplate.toJSON().Outputs as Record<string, unknown>;
+
+    expect(Object.keys(outputs)).toEqual(
+      expect.arrayContaining([
+        'ItemsQueueUrl',
+        'ItemsDeadLetterQueueUrl',
+        'AlertsQueueUrl',
+        'AlertsDeadLetterQueueUrl',
+        'AlarmTopicArn',
+      ]),
+    );
+  });
+});
+
+describe('cdk-nag', () => {
+  it('reports no unacknowledged AwsSolutions finding (synthesis fails on one)', () => {
+    const report = JSON.parse(
+      readFileSync(join(synthesised.assembly.directory, 'validation-report.json'), 'utf8'),
+    ) as { pluginReports: unknown[] };
+
+    expect(report.pluginReports).toEqual([]);
+  });
+
+  it('acknowledges every finding with a written reason', () => {
+    const acknowledged = [synthesised.data, synthesised.service].flatMap((stack) =>
+      stack.node
+        .findAll()
+        .flatMap((construct) => construct.node.metadata)
+        .filter((entry) => entry.type === 'aws:cdk:acknowledged-rules')
+        .flatMap((entry) => Object.entries(entry.data as Record<string, string>))
+        .map(([id, reason]) => ({ id, reason })),
+    );
+
+    expect(acknowledged.length).toBeGreaterThan(0);
+    for (const { id, reason } of acknowledged) {
+      expect(reason.length, id).toBeGreaterThan(40);
+    }
+  });
+});
