@@ -67,7 +67,7 @@ export function registerRulesDeployCommands(rules: Command): void {
       )
       .option('--author <name>', 'who pushes (default: git config user.name, else the OS user)')
       .option('-y, --yes', 'push without asking (required when not on a terminal)'),
-  ).action(run(pushRules));
+  ).action(run(explainingAwsErrors(pushRules)));
 
   withTarget(
     rules
@@ -75,14 +75,43 @@ export function registerRulesDeployCommands(rules: Command): void {
       .description('print the YAML of the live version (or of --version N), byte for byte')
       .option('--version <n>', 'version number (default: the live one)')
       .option('-o, --out <file>', 'write it to this file instead of stdout'),
-  ).action(run(pullRules));
+  ).action(run(explainingAwsErrors(pullRules)));
 
   withTarget(
     rules
       .command('history')
       .description('list the pushed versions, newest first, the live one marked with *')
       .option('--limit <n>', 'at most this many versions', '20'),
-  ).action(run(showHistory));
+  ).action(run(explainingAwsErrors(showHistory)));
+}
+
+/**
+ * Turns the AWS errors a person can act on (no credentials, no such table, no
+ * permission) into one line instead of a stack trace.
+ */
+function explainingAwsErrors<A extends unknown[]>(
+  action: (...args: A) => Promise<void>,
+): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await action(...args);
+    } catch (error) {
+      if (!(error instanceof Error)) throw error;
+      if (error.name === 'ResourceNotFoundException') {
+        throw new CommandFailure(
+          `the rules table does not exist (check the table name, the region and that the stack is deployed): ${error.message}`,
+          2,
+        );
+      }
+      if (error.name === 'CredentialsProviderError') {
+        throw new CommandFailure(`no AWS credentials: ${error.message}`, 2);
+      }
+      if ('$metadata' in error) {
+        throw new CommandFailure(`AWS refused the request: ${error.name}: ${error.message}`, 2);
+      }
+      throw error;
+    }
+  };
 }
 
 function withTarget(command: Command): Command {

@@ -236,6 +236,21 @@ describe('wirewatch rules push, pull and history', () => {
     expect(history.map((v) => v.version).sort()).toEqual([1, ...versions].sort());
   });
 
+  it('says so in one line when the table does not exist', async () => {
+    const result = await wirewatch(
+      'rules',
+      'history',
+      '--table',
+      'no-such-table',
+      '--endpoint',
+      dynamo.endpoint,
+    );
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('the rules table does not exist');
+    expect(result.stderr).not.toContain('    at ');
+  });
+
   it('asks which deployment when no table is named', async () => {
     const result = await wirewatch('rules', 'history');
 
