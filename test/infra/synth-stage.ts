@@ -41,7 +41,10 @@ export function synthStage(
   return {
     ...stacks,
     assembly,
-    dataTemplate: Template.fromStack(stacks.data),
-    serviceTemplate: Template.fromStack(stacks.service),
+    // From the assembly just made: `Template.fromStack` would synthesise again.
+    dataTemplate: Template.fromJSON(assembly.getStackArtifact(stacks.data.artifactId).template),
+    serviceTemplate: Template.fromJSON(
+      assembly.getStackArtifact(stacks.service.artifactId).template,
+    ),
   };
 }
