@@ -304,7 +304,7 @@ async function fetchWithLimits(
       return fetched;
     }
   } catch (error) {
-    throw asFetchError(error, url, deadline);
+    throw asFetchError(error, url, current.href, deadline);
   } finally {
     deadline.clear();
   }
@@ -480,10 +480,15 @@ function readBody(response: IncomingMessage, url: string, maxBytes: number): Pro
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let total = 0;
+    let settled = false;
+    // Destroying the response emits 'aborted' synchronously: settle first, so
+    // the reason the body was abandoned is the one reported.
     const fail = (error: Error): void => {
+      if (settled) return;
+      settled = true;
+      reject(error);
       response.destroy();
       if (decoded !== response) decoded.destroy();
-      reject(error);
     };
     decoded.on('data', (chunk: Buffer) => {
       total += chunk.length;
@@ -493,7 +498,10 @@ function readBody(response: IncomingMessage, url: string, maxBytes: number): Pro
       }
       chunks.push(chunk);
     });
-    decoded.on('end', () => resolve(Buffer.concat(chunks, total)));
+    decoded.on('end', () => {
+      settled = true;
+      resolve(Buffer.concat(chunks, total));
+    });
     decoded.on('error', (error) => {
       fail(
         error instanceof FeedFetchError || !(decoded !== response)
@@ -613,11 +621,17 @@ function statusError(
   );
 }
 
-function asFetchError(error: unknown, url: string, deadline: Deadline): FeedFetchError {
+function asFetchError(
+  error: unknown,
+  url: string,
+  currentUrl: string,
+  deadline: Deadline,
+): FeedFetchError {
   if (error instanceof FeedFetchError) return error;
   if (deadline.expired) return deadline.error();
   if (error instanceof BlockedAddressError) {
-    return new FeedFetchError('blocked', url, `Feed ${url}: ${error.message}`, undefined, {
+    const via = currentUrl === url ? '' : ` redirected to ${currentUrl}`;
+    return new FeedFetchError('blocked', url, `Feed ${url}${via}: ${error.message}`, undefined, {
       cause: error,
     });
   }

@@ -77,6 +77,12 @@ const SHIELD_PREFIX = 'wirewatch-raw-';
  */
 const UNSAFE_NAMES = new Set(Object.getOwnPropertyNames(Object.prototype).concat(['prototype']));
 const UNSAFE_PREFIX = 'wirewatch-unsafe-';
+/** Core RSS element names, by lower case: some feeds (and iTunes) treat them case-insensitively. */
+const RSS_CORE_NAMES = new Map(
+  ['title', 'link', 'description', 'item', 'channel', 'guid', 'pubDate', 'language', 'ttl'].map(
+    (name) => [name.toLowerCase(), name],
+  ),
+);
 
 const ITEM_FIELDS = [
   ['$', 'rawAttributes', { keepArray: true }],
@@ -88,6 +94,7 @@ const ITEM_FIELDS = [
   [`${SHIELD_PREFIX}created`, 'rawCreated', { keepArray: true }],
   ['guid', 'rawGuid', { keepArray: true }],
   ['id', 'rawId', { keepArray: true }],
+  ['media:title', 'rawMediaTitle', { keepArray: true }],
 ];
 
 const FEED_FIELDS = [
@@ -134,8 +141,9 @@ export async function parseFeed(document: string, feedUrl: string): Promise<Pars
     defaultRSS: 2,
     xml2js: {
       tagNameProcessors: [
-        (name: string) => {
-          rootElement ??= name;
+        (written: string) => {
+          rootElement ??= written;
+          const name = RSS_CORE_NAMES.get(written.toLowerCase()) ?? written;
           return SHIELDED_ELEMENTS.has(name) ? `${SHIELD_PREFIX}${name}` : safeName(name);
         },
       ],
@@ -187,7 +195,7 @@ function readEntry(format: 'rss' | 'rdf' | 'atom', item: Record<string, unknown>
   return definedOnly({
     guid,
     link,
-    title: text(item.title),
+    title: text(item.title) ?? text(first(item.rawMediaTitle)),
     summaryHtml: format === 'atom' ? text(item.summary) : text(item.content),
     contentHtml: format === 'atom' ? text(item.content) : text(item['content:encoded']),
     published:
