@@ -1,5 +1,6 @@
 /** The `wirewatch` command. */
 import { Command } from 'commander';
+import { registerFeedsCommands } from './commands/feeds.ts';
 import { registerRulesCommands } from './commands/rules.ts';
 import { registerRunCommands } from './commands/run.ts';
 
@@ -10,5 +11,6 @@ const program = new Command()
 
 registerRunCommands(program);
 registerRulesCommands(program);
+registerFeedsCommands(program);
 
 await program.parseAsync(process.argv);
