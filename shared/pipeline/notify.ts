@@ -6,6 +6,7 @@
  * channels that succeeded; a destination that rejects the alert for good sends
  * it to the dead letters with the reason instead of retrying it in a loop.
  */
+import { createHash } from 'node:crypto';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { DeliveryError } from '../alerts/delivery-error.ts';
 import { type AlertMessage, AlertMessageSchema, decodeMessage } from '../messages.ts';
@@ -14,6 +15,7 @@ import type {
   AlertKey,
   AlertLedger,
   AlertSender,
+  ChannelConfig,
   ChannelType,
   Clock,
   DeadLetterSender,
@@ -63,6 +65,23 @@ export class DeliveryRetryError extends Error {
 const DEFAULT_LEASE_MS = 5 * 60_000;
 const DEFAULT_LEDGER_RETENTION_DAYS = 90;
 
+/**
+ * The ledger's name for a destination: its type and a digest of where it
+ * points (never the address or webhook URL itself). Stable when channels are
+ * added, removed or reordered, so a retry never sends to the same place twice.
+ */
+export function channelKey(channel: ChannelConfig): string {
+  const destination =
+    channel.type === 'email'
+      ? channel.to.toLowerCase()
+      : channel.type === 'slack'
+        ? channel.webhookUrl
+        : '';
+  return destination
+    ? `${channel.type}:${createHash('sha256').update(destination).digest('hex').slice(0, 16)}`
+    : channel.type;
+}
+
 /** Delivers one alert on every channel of its subscriber, at most once each. */
 export async function notifyAlert(
   message: AlertMessage,
@@ -99,12 +118,12 @@ export async function notifyAlert(
   );
   const retryable: string[] = [];
 
-  for (const [index, channel] of subscriber.channels.entries()) {
+  for (const channel of subscriber.channels) {
     const key: AlertKey = {
       subscriberId: message.subscriberId,
       watchId: message.watchId,
       storyId: message.storyId,
-      channel: `${channel.type}:${index}`,
+      channel: channelKey(channel),
     };
     const sender = deps.senders[channel.type];
     if (!sender) {
