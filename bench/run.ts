@@ -12,6 +12,7 @@ interface Benchmark {
 const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   matcher: () => import('./matcher.ts'),
   pipeline: () => import('./pipeline.ts'),
+  polling: () => import('./polling.ts'),
   cost: () => import('./cost.ts'),
 };
 
