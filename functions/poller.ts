@@ -1,14 +1,14 @@
 /**
  * Poller Lambda, run by the schedule: polls the due feeds of the config and
  * queues their new items. Composition only; the work is `pollFeeds`. Each
- * failing or silent feed gets a log line and a metric with its feed id, so
- * ops can alarm on one feed going bad.
+ * unhealthy feed (failing, backing off, silent) gets a log line; the poll's
+ * figures and each failing feed go out as metrics for the alarms.
  */
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { ScheduledEvent } from 'aws-lambda';
 import { sharedDocumentClient, sharedSqsClient } from '../shared/adapters/aws-clients.ts';
 import { DynamoFeedStateStore, DynamoSeenItemsStore } from '../shared/adapters/dynamodb.ts';
-import { createJsonLogger } from '../shared/adapters/json-logger.ts';
+import { PipelineMetrics } from '../shared/adapters/pipeline-metrics.ts';
+import { createPowertoolsLogger } from '../shared/adapters/powertools-logger.ts';
 import { SqsQueueSender } from '../shared/adapters/sqs.ts';
 import { loadConfig } from '../shared/config/config.ts';
 import { requireEnv } from '../shared/config/env.ts';
@@ -16,9 +16,11 @@ import type { ItemMessage } from '../shared/messages.ts';
 import { type PollReport, pollFeeds, unhealthyFeeds } from '../shared/pipeline/poll.ts';
 import { systemClock } from '../shared/ports.ts';
 
-const logger = createJsonLogger('poller');
-const metrics = new Metrics({ namespace: 'wirewatch', serviceName: 'poller' });
+const logger = createPowertoolsLogger('poller');
+const metrics = new PipelineMetrics('poller');
 const config = await loadConfig(requireEnv('WIREWATCH_CONFIG'));
+/** The schedule's period: a feed due again by the next run needs no state write on a 304. */
+const scheduleSeconds = Number(requireEnv('POLL_EVERY_SECONDS'));
 const documentClient = sharedDocumentClient();
 const deps = {
   feedStates: new DynamoFeedStateStore(documentClient, requireEnv('FEED_STATE_TABLE_NAME')),
@@ -34,16 +36,16 @@ const deps = {
 };
 
 export const handler = async (_event: ScheduledEvent): Promise<Omit<PollReport, 'results'>> => {
-  const { results, ...report } = await pollFeeds(config.feeds, deps);
-  for (const feed of unhealthyFeeds(results)) {
-    logger.warn('feed unhealthy', { ...feed });
-    const single = metrics.singleMetric();
-    single.addDimension('feedId', feed.feedId);
-    single.addMetric(feed.status === 'silent' ? 'FeedSilent' : 'FeedFailed', MetricUnit.Count, 1);
-  }
-  metrics.addMetric('FeedsFailed', MetricUnit.Count, report.feedsFailed);
-  metrics.addMetric('ItemsNew', MetricUnit.Count, report.itemsNew);
-  metrics.publishStoredMetrics();
+  const { results, ...report } = await pollFeeds(config.feeds, deps, { scheduleSeconds });
+  for (const feed of unhealthyFeeds(results)) logger.warn('feed unhealthy', { ...feed });
+  metrics.recordPoll({
+    feedsPolled: report.feedsPolled,
+    feedsNotModified: report.feedsNotModified,
+    itemsNew: report.itemsNew,
+    itemsSeen: report.itemsSeen,
+    failingFeeds: results.flatMap((r) => (r.status === 'failed' ? [r.feedId] : [])),
+  });
+  metrics.publish();
   logger.info('poll finished', { ...report });
   return report;
 };

@@ -106,7 +106,8 @@ export class ServiceStack extends Stack {
         'dynamodb:Scan',
       ])
       .bindTable(tables.seenItems, TABLES.seenItems, ['dynamodb:PutItem', 'dynamodb:DeleteItem'])
-      .bindQueueSender(itemsQueues.queue, 'ITEMS_QUEUE_URL');
+      .bindQueueSender(itemsQueues.queue, 'ITEMS_QUEUE_URL')
+      .addEnvironment('POLL_EVERY_SECONDS', String(stage.pollEvery.toSeconds()));
 
     this.classifier = new WirewatchFunction(this, 'Classifier', {
       ...functionDefaults,

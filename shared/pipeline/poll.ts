@@ -69,6 +69,12 @@ export interface PollOptions {
   seenRetentionDays?: number;
   /** Called after each feed, for progress display. */
   onFeed?: (result: FeedPollResult) => void;
+  /**
+   * How often the poller runs (the schedule's period). When set, a healthy
+   * feed that answers 304 and is due again by the next run anyway writes no
+   * state at all: an unchanged poll then costs no DynamoDB write.
+   */
+  scheduleSeconds?: number;
 }
 
 export type FeedPollResult =
@@ -133,7 +139,7 @@ export async function pollFeeds(
   const worker = async (): Promise<void> => {
     for (let feed = queue.shift(); feed; feed = queue.shift()) {
       const { result, state } = await pollFeed(feed, states.get(feed.id), deps, options);
-      pendingStates.push(state);
+      if (state) pendingStates.push(state);
       if (pendingStates.length >= STATE_FLUSH_SIZE) await flush();
       results.push(result);
       options.onFeed?.(result);
@@ -176,7 +182,7 @@ export async function pollFeed(
   previous: FeedState | undefined,
   deps: PollerDeps,
   options: PollOptions = {},
-): Promise<{ result: FeedPollResult; state: FeedState }> {
+): Promise<{ result: FeedPollResult; state: FeedState | undefined }> {
   const startedAt = deps.clock.now();
   const polledAt = startedAt.toISOString();
   const bounds = {
@@ -231,16 +237,25 @@ export async function pollFeed(
       });
     }
     if (fetched.status === 'not-modified') {
-      // Nothing changed, but the poll must still be recorded: without the new
-      // nextPollAt the feed stays due and is polled on every tick. The state
-      // goes out in the next batch, so this costs a fraction of a request.
+      // Nothing changed. The poll is recorded only when it changes something:
+      // an error to clear, or a next poll later than the next scheduled run
+      // (without it the feed would be polled too early). Otherwise the feed is
+      // due again at the next run anyway, and writing would only cost money.
       const state = {
         ...healthy,
         nextPollAt: nextPollTime(startedAt, healthy, hintsOf(healthy), bounds).toISOString(),
       };
+      const nextRun = startedAt.getTime() + (options.scheduleSeconds ?? 0) * 1000;
+      const worthWriting =
+        options.scheduleSeconds === undefined ||
+        previous === undefined ||
+        previous.consecutiveFailures > 0 ||
+        previous.lastError !== undefined ||
+        previous.url !== state.url ||
+        Date.parse(state.nextPollAt) > nextRun;
       return {
         result: { feedId: feed.id, status: 'not-modified', health: feedHealth(state, startedAt) },
-        state,
+        state: worthWriting ? state : undefined,
       };
     }
     const parsed = await parseFeed(fetched.body, fetched.finalUrl);

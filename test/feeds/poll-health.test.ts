@@ -164,6 +164,25 @@ describe('polling and feed health', () => {
     expect(Date.parse(state?.nextPollAt ?? '')).toBeGreaterThan(clock.now().getTime());
   });
 
+  it('writes no state for a healthy 304 when the feed is due again by the next scheduled run', async () => {
+    const everyRun = feed('every-run', '/every-run', 300);
+    const hourly = feed('hourly', '/hourly', 3600);
+    for (const f of [everyRun, hourly]) {
+      serveWithEtag(new URL(f.url).pathname, () =>
+        rss([{ guid: '1', title: 'a', link: 'https://x.example/1' }]),
+      );
+    }
+    await pollFeeds([everyRun, hourly], deps(), { all: true, scheduleSeconds: 300 });
+    const before = states.states.get('every-run');
+    clock.advance(3_601_000);
+
+    const report = await pollFeeds([everyRun, hourly], deps(), { scheduleSeconds: 300 });
+
+    expect(report.feedsNotModified).toBe(2);
+    expect(states.states.get('every-run')).toEqual(before);
+    expect(states.states.get('hourly')?.lastPolledAt).toBe(clock.now().toISOString());
+  });
+
   it('backs off exponentially after failures, capped at 24 hours, and never gives up', async () => {
     routes.set('/down', (_q, response) => response.writeHead(500).end());
     const down = feed('down', '/down', 60);

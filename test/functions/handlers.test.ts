@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 const environment = {
   WIREWATCH_CONFIG: 'samples/wirewatch.yaml',
   AWS_REGION: 'eu-west-1',
+  POLL_EVERY_SECONDS: '300',
   FEED_STATE_TABLE_NAME: 'feed-state',
   SEEN_ITEMS_TABLE_NAME: 'seen-items',
   ALERT_LEDGER_TABLE_NAME: 'alert-ledger',
