@@ -335,9 +335,6 @@ interface Anchors {
   words: string[];
   prefixes: string[];
   cost: number;
-  /** The item (matcher epoch) `present` was computed for: many watches share a set. */
-  checkedAt?: number;
-  present?: boolean;
 }
 
 // Words so common in news text that anchoring a watch on them makes it a
@@ -430,9 +427,6 @@ function cheapest(sets: Anchors[]): Anchors | undefined {
   return best;
 }
 
-/** Requirements checked on a candidate besides its indexed anchors (a few at most). */
-const MAX_EXTRA_REQUIREMENTS = 6;
-
 /** Options of `compileWatches`. */
 export interface MatcherOptions {
   /**
@@ -459,7 +453,8 @@ interface PrefixEntry {
  * items that contain its rarest requirement.
  */
 export class Matcher {
-  private readonly wordIndex = new Map<string, number[]>();
+  /** Folded word of any term → its id, items seen with it, and the watches indexed under it. */
+  private readonly words = new Map<string, { id: number; items: number; watches: number[] }>();
   /** First `bucketLength` characters of a prefix → the prefixes starting so, with the watches they anchor. */
   private readonly prefixBuckets = new Map<string, PrefixEntry[]>();
   private readonly prefixEntries = new Map<string, PrefixEntry>();
@@ -467,15 +462,20 @@ export class Matcher {
   private bucketLength = Number.POSITIVE_INFINITY;
   /** Per watch: every anchor set that must have a hit for it to match. */
   private readonly requirements: Anchors[][];
-  /** Per watch: anchor sets besides the indexed one that must also have a hit. */
-  private readonly extraRequirements: (Anchors[] | undefined)[];
   private unanchored: number[] = [];
-  /** Anchor word → items seen containing it. */
-  private readonly wordCounts = new Map<string, { items: number }>();
   private itemsSeen = 0;
   private nextRebalance: number;
   private readonly stamp: Uint32Array;
   private epoch = 0;
+  /** Wildcard prefix → its id in `present` (word and prefix ids share one range). */
+  private readonly prefixIds = new Map<string, number>();
+  /** Per term id: the epoch of the last item it occurred in. */
+  private present: Uint32Array = new Uint32Array(0);
+  /** Every watch's presence test, as [op, arg, length, ...operands] programs. */
+  private program: Int32Array = new Int32Array(0);
+  private readonly programStart: Int32Array;
+  /** Whether a watch's presence test decides it: only words, wildcards, AND, OR, NOT. */
+  private readonly decided: Uint8Array;
   /** Watches evaluated for the last item (after the pre-filter). */
   lastCandidateCount = 0;
   /** Watches found through their indexed anchor for the last item, before the other checks. */
@@ -487,7 +487,6 @@ export class Matcher {
   ) {
     this.nextRebalance = Math.max(1, options.rebalanceAfter ?? 256);
     this.stamp = new Uint32Array(watches.length);
-    this.extraRequirements = new Array(watches.length);
     // Identical sets are shared, so that each is checked once per item.
     const interned = new Map<string, Anchors>();
     const intern = (set: Anchors): Anchors => {
@@ -501,8 +500,7 @@ export class Matcher {
     for (const sets of this.requirements) {
       for (const set of sets) {
         for (const p of set.prefixes) this.registeredPrefixes.add(p);
-        for (const w of set.words)
-          if (!this.wordCounts.has(w)) this.wordCounts.set(w, { items: 0 });
+        for (const w of set.words) this.termId(w);
       }
     }
     collectTermPrefixes(watches, this.registeredPrefixes);
@@ -518,11 +516,149 @@ export class Matcher {
       this.prefixBuckets.set(key, bucket);
     }
     this.buildIndex((set) => set.cost);
+    this.programStart = new Int32Array(watches.length);
+    this.decided = new Uint8Array(watches.length);
+    const code: number[] = [];
+    watches.forEach((watch, index) => {
+      this.programStart[index] = code.length;
+      this.decided[index] = this.emit(watch.expr, code) ? 1 : 0;
+    });
+    this.program = Int32Array.from(code);
+    this.present = new Uint32Array(this.words.size + this.prefixIds.size);
+  }
+
+  private termId(word: string): number {
+    let entry = this.words.get(word);
+    if (entry === undefined) {
+      entry = { id: this.words.size + this.prefixIds.size, items: 0, watches: [] };
+      this.words.set(word, entry);
+    }
+    return entry.id;
+  }
+
+  private prefixId(prefix: string): number {
+    let id = this.prefixIds.get(prefix);
+    if (id === undefined) {
+      id = this.words.size + this.prefixIds.size;
+      this.prefixIds.set(prefix, id);
+    }
+    return id;
+  }
+
+  /**
+   * Appends the presence test of `e` to `code`: a condition on which terms occur
+   * (in either field) that holds whenever `e` does. Returns whether it is exact
+   * (then `e` holds exactly when the test does, and need not be evaluated).
+   * Under `title:` a term may occur in the summary only, so no NOT is tested there.
+   */
+  private emit(e: Expr, code: number[], titleOnly = false): boolean {
+    const at = code.length;
+    code.push(OP_TRUE, 0, 0);
+    let exact = false;
+    switch (e.kind) {
+      case 'word':
+        code[at] = OP_TERM;
+        code[at + 1] = this.termId(e.token);
+        exact = true;
+        break;
+      case 'prefix':
+        code[at] = OP_TERM;
+        code[at + 1] = this.prefixId(e.prefix);
+        exact = true;
+        break;
+      case 'exact':
+        code[at] = OP_TERM;
+        code[at + 1] = this.termId(foldWord(e.token));
+        break;
+      case 'phrase':
+        code[at] = OP_AND;
+        code[at + 1] = e.tokens.length;
+        for (const token of e.tokens) code.push(OP_TERM, this.termId(token), 3);
+        break;
+      case 'and': {
+        exact = true;
+        let operands = 0;
+        code[at] = OP_AND;
+        for (const child of e.children) {
+          if (child.kind === 'not') {
+            if (titleOnly) {
+              exact = false;
+              continue;
+            }
+            const mark = code.length;
+            code.push(OP_NOT, 1, 0);
+            if (this.emit(child.child, code, titleOnly)) {
+              code[mark + 2] = code.length - mark;
+              operands++;
+            } else {
+              // NOT of a test that is not exact cannot be tested on presence: leave it to evaluate.
+              code.length = mark;
+              exact = false;
+            }
+          } else {
+            exact = this.emit(child, code, titleOnly) && exact;
+            operands++;
+          }
+        }
+        code[at + 1] = operands;
+        break;
+      }
+      case 'or':
+        exact = true;
+        code[at] = OP_OR;
+        code[at + 1] = e.children.length;
+        for (const child of e.children) exact = this.emit(child, code, titleOnly) && exact;
+        break;
+      case 'near':
+        code[at] = OP_AND;
+        code[at + 1] = 2;
+        this.emit(e.left, code, titleOnly);
+        this.emit(e.right, code, titleOnly);
+        break;
+      case 'scope':
+        code[at] = OP_AND;
+        code[at + 1] = 1;
+        this.emit(e.child, code, true);
+        break;
+      default:
+        break;
+    }
+    code[at + 2] = code.length - at;
+    return exact;
+  }
+
+  /** Runs the presence test at `at` on the current item. */
+  private passes(at: number): boolean {
+    const code = this.program;
+    switch (code[at]) {
+      case OP_TERM:
+        return this.present[code[at + 1] as number] === this.epoch;
+      case OP_AND: {
+        let operand = at + 3;
+        for (let n = code[at + 1] as number; n > 0; n--) {
+          if (!this.passes(operand)) return false;
+          operand += code[operand + 2] as number;
+        }
+        return true;
+      }
+      case OP_OR: {
+        let operand = at + 3;
+        for (let n = code[at + 1] as number; n > 0; n--) {
+          if (this.passes(operand)) return true;
+          operand += code[operand + 2] as number;
+        }
+        return false;
+      }
+      case OP_NOT:
+        return !this.passes(at + 3);
+      default:
+        return true;
+    }
   }
 
   /** Indexes each watch under its cheapest required set; the next cheapest become extra checks. */
   private buildIndex(cost: (set: Anchors) => number): void {
-    this.wordIndex.clear();
+    for (const entry of this.words.values()) entry.watches = [];
     for (const entry of this.prefixEntries.values()) entry.watches = [];
     this.unanchored = [];
     this.requirements.forEach((sets, index) => {
@@ -530,14 +666,12 @@ export class Matcher {
         .map((set) => ({ set, cost: cost(set) }))
         .sort((x, y) => x.cost - y.cost)
         .map((x) => x.set);
-      const [primary, ...rest] = ranked;
-      this.extraRequirements[index] =
-        rest.length > 0 ? rest.slice(0, MAX_EXTRA_REQUIREMENTS) : undefined;
+      const [primary] = ranked;
       if (!primary) {
         this.unanchored.push(index);
         return;
       }
-      for (const word of new Set(primary.words)) addTo(this.wordIndex, word, index);
+      for (const word of new Set(primary.words)) this.words.get(word)?.watches.push(index);
       for (const prefix of new Set(primary.prefixes))
         this.prefixEntries.get(prefix)?.watches.push(index);
     });
@@ -548,7 +682,7 @@ export class Matcher {
     const items = this.itemsSeen + 1;
     this.buildIndex((set) => {
       let p = 0;
-      for (const w of set.words) p += ((this.wordCounts.get(w)?.items ?? 0) + 0.5) / items;
+      for (const w of set.words) p += ((this.words.get(w)?.items ?? 0) + 0.5) / items;
       for (const x of set.prefixes)
         p += ((this.prefixEntries.get(x)?.itemsWith ?? 0) + 0.5) / items;
       // Ties (terms never seen) fall back to the static guess.
@@ -563,19 +697,26 @@ export class Matcher {
     this.lastCandidateCount = candidates.length;
     const matches: WatchMatch[] = [];
     for (const index of candidates) {
-      const match = matchWatch(this.watches[index] as Watch, item);
-      if (match) matches.push(match);
+      const watch = this.watches[index] as Watch;
+      if (!watchAdmits(watch, item.input)) continue;
+      // A watch of words and wildcards only is decided by its presence test.
+      if (this.decided[index] !== 1 && !evaluate(watch.expr, item)) continue;
+      matches.push({ watchId: watch.id, hits: collectHits(watch.expr, item) });
     }
     return matches;
   }
 
   /**
-   * Indexes of the watches whose anchors occur in the item, ascending. Also
-   * resolves the rule set's wildcards against the item's tokens, once.
+   * Indexes of the watches whose indexed anchors occur in the item and whose
+   * presence test passes, ascending. Also resolves the rule set's wildcards
+   * against the item's tokens, once.
    */
   candidates(item: AnalyzedItem): number[] {
     this.epoch = this.epoch === 0xffffffff ? 1 : this.epoch + 1;
-    if (this.epoch === 1) this.stamp.fill(0);
+    if (this.epoch === 1) {
+      this.stamp.fill(0);
+      this.present.fill(0);
+    }
     const found = new Map<string, string[]>();
     item.prefixTokens = { registered: this.registeredPrefixes, found };
     const out: number[] = [];
@@ -590,15 +731,22 @@ export class Matcher {
     };
     take(this.unanchored);
     const hasPrefixes = this.prefixBuckets.size > 0;
+    const present = this.present;
+    const epoch = this.epoch;
     for (const norm of item.positions.keys()) {
-      const counter = this.wordCounts.get(norm);
-      if (counter) counter.items++;
-      take(this.wordIndex.get(norm));
+      const entry = this.words.get(norm);
+      if (entry !== undefined) {
+        present[entry.id] = epoch;
+        entry.items++;
+        take(entry.watches);
+      }
       if (!hasPrefixes || norm.length < this.bucketLength) continue;
       const bucket = this.prefixBuckets.get(norm.slice(0, this.bucketLength));
       if (!bucket) continue;
       for (const entry of bucket) {
         if (!norm.startsWith(entry.prefix)) continue;
+        const prefixId = this.prefixIds.get(entry.prefix);
+        if (prefixId !== undefined) present[prefixId] = epoch;
         const tokens = found.get(entry.prefix);
         if (tokens) {
           tokens.push(norm);
@@ -610,32 +758,20 @@ export class Matcher {
       }
     }
     this.lastPrimaryCount = out.length;
-    const admitted = out.filter((index) => {
-      const extra = this.extraRequirements[index];
-      return !extra || extra.every((set) => this.anyOccurs(set, item, found));
-    });
+    const admitted = out.filter((index) => this.passes(this.programStart[index] as number));
     if (++this.itemsSeen >= this.nextRebalance) {
       this.rebalance();
       this.nextRebalance *= 4;
     }
     return admitted.sort((a, b) => a - b);
   }
-
-  private anyOccurs(set: Anchors, item: AnalyzedItem, found: Map<string, string[]>): boolean {
-    if (set.checkedAt === this.epoch) return set.present === true;
-    let present = false;
-    for (const word of set.words) {
-      if (item.positions.has(word)) {
-        present = true;
-        break;
-      }
-    }
-    if (!present) for (const prefix of set.prefixes) if (found.has(prefix)) present = true;
-    set.checkedAt = this.epoch;
-    set.present = present;
-    return present;
-  }
 }
+
+const OP_TRUE = 0;
+const OP_TERM = 1;
+const OP_AND = 2;
+const OP_OR = 3;
+const OP_NOT = 4;
 
 /** Adds every wildcard prefix used anywhere in the watches (not only anchors). */
 function collectTermPrefixes(watches: readonly Watch[], into: Set<string>): void {
@@ -661,12 +797,6 @@ function collectTermPrefixes(watches: readonly Watch[], into: Set<string>): void
     }
   };
   for (const watch of watches) visit(watch.expr);
-}
-
-function addTo(index: Map<string, number[]>, key: string, value: number): void {
-  const list = index.get(key);
-  if (list) list.push(value);
-  else index.set(key, [value]);
 }
 
 /** Compiles a rule set into one matcher. */
