@@ -65,7 +65,14 @@ const TOPICAL = [
   'Russian foreign minister holds talks in Pyongyang',
 ];
 
-export function feedXml(feed: number, items: number, random: () => number): string {
+/** An RSS document of `items` news-like items; `pubDate(i)` dates item i (hourly in March 2026 by default). */
+export function feedXml(
+  feed: number,
+  items: number,
+  random: () => number,
+  pubDate: (i: number) => string = (i) =>
+    `Mon, 02 Mar 2026 ${String(i % 24).padStart(2, '0')}:00:00 GMT`,
+): string {
   const entries: string[] = [];
   for (let i = 0; i < items; i++) {
     const topical = random() < 0.125;
@@ -73,7 +80,7 @@ export function feedXml(feed: number, items: number, random: () => number): stri
     const title = topical ? pick(TOPICAL) : `${pick(SUBJECTS)} ${pick(VERBS)} ${pick(OBJECTS)}`;
     const summary = `${title} on ${['Monday', 'Tuesday', 'Wednesday'][i % 3]}, officials said. ${pick(SUBJECTS)} ${pick(VERBS)} the ${pick(OBJECTS)} after weeks of talks, according to a statement seen by reporters.`;
     entries.push(
-      `<item><title>${title} (${feed}-${i})</title><link>https://feed-${feed}.example/story/${i}</link><guid isPermaLink="false">feed-${feed}-item-${i}</guid><pubDate>Mon, 02 Mar 2026 ${String(i % 24).padStart(2, '0')}:00:00 GMT</pubDate><description>${summary}</description></item>`,
+      `<item><title>${title} (${feed}-${i})</title><link>https://feed-${feed}.example/story/${i}</link><guid isPermaLink="false">feed-${feed}-item-${i}</guid><pubDate>${pubDate(i)}</pubDate><description>${summary}</description></item>`,
     );
   }
   return `<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Feed ${feed}</title><link>https://feed-${feed}.example/</link><description>bench</description>${entries.join('')}</channel></rss>`;

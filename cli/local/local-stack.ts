@@ -72,6 +72,8 @@ export interface CycleOptions {
   /** Poll every feed, due or not. */
   all?: boolean;
   onFeed?: (result: FeedPollResult) => void;
+  /** The runner's period, as on AWS: healthy 304s due by the next run write nothing. */
+  scheduleSeconds?: number;
 }
 
 export class LocalStack {
@@ -185,7 +187,11 @@ export class LocalStack {
         resolveUrl: (url) => this.resolveUrl(url),
         fetchOptions: this.config.feedFetch,
       },
-      { all: cycle.all ?? false, ...(cycle.onFeed ? { onFeed: cycle.onFeed } : {}) },
+      {
+        all: cycle.all ?? false,
+        ...(cycle.onFeed ? { onFeed: cycle.onFeed } : {}),
+        ...(cycle.scheduleSeconds !== undefined ? { scheduleSeconds: cycle.scheduleSeconds } : {}),
+      },
     );
     const summary: CycleSummary = {
       feedsDue: poll.feedsDue,
