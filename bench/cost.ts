@@ -49,8 +49,8 @@ const FIXED = {
   /** FeedsPolled, FailingFeeds, ItemsPolled, ItemsNew, ItemsMatched, AlertsSent and AlertsFailed for email and Slack; each failing feed adds one. */
   customMetrics: 9,
   dashboards: 1,
-  /** One per `env:NAME` in the stage config (Slack webhook, SMTP user, SMTP password). */
-  secrets: 3,
+  /** One per stage, holding every `env:NAME` of the config as JSON. */
+  secrets: 1,
 };
 
 /** Lambda memory (MB) per function, as the service stack configures them. */

@@ -3,7 +3,8 @@
  * ledger, sends it, marks it sent. Composition only; the work is `notifyAlert`.
  *
  * Slack webhook URLs and SMTP credentials are the config file's `env:NAME`
- * secrets, read from Secrets Manager (`SECRET_ID_PREFIX` + NAME) when first
+ * secrets, read from the stage's Secrets Manager secret (`SECRET_ID`, a JSON
+ * object of NAME: value) when first
  * needed and cached for a few minutes, so a rotated secret applies without a
  * redeploy and no secret sits in the environment.
  */
@@ -32,7 +33,7 @@ const SECRET_TTL_MS = 5 * 60_000;
 const logger = createPowertoolsLogger('notifier');
 const metrics = new PipelineMetrics('notifier');
 const secrets = new CachedSecretResolver(
-  new SecretsManagerSecretResolver(sharedSecretsManagerClient(), requireEnv('SECRET_ID_PREFIX')),
+  new SecretsManagerSecretResolver(sharedSecretsManagerClient(), requireEnv('SECRET_ID')),
   { ttlMs: SECRET_TTL_MS, clock: systemClock, logger },
 );
 const config = await SecretConfigSource.load(requireEnv('WIREWATCH_CONFIG'), secrets, logger);

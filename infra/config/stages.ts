@@ -13,8 +13,8 @@ export interface StageConfig {
   /**
    * The config file the functions run with (feeds, subscribers, email), as a
    * path from the repository root. It is copied into every function's bundle
-   * with the watch file it names; its `env:NAME` secrets become Secrets
-   * Manager secrets `wirewatch/<stage>/NAME`.
+   * with the watch file it names; its `env:NAME` secrets are the keys of the
+   * Secrets Manager secret `wirewatch/<stage>/secrets`.
    */
   configFile: string;
   /** How often the poller runs; each run polls only the feeds that are due. */

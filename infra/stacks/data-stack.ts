@@ -1,6 +1,6 @@
 /**
  * The stateful half of a wirewatch stage: one table per entry of `TABLES`
- * and one Secrets Manager secret per secret the stage's config file names.
+ * and one Secrets Manager secret holding the secrets the stage's config file names.
  * Kept apart from the compute so that redeploying functions never touches
  * data, and passed to the service stack as typed props.
  *
@@ -30,12 +30,18 @@ import { WirewatchTable } from '../constructs/wirewatch-table.ts';
 /** The tables of a stage, by their key in `TABLES`. */
 export type WirewatchTables = { readonly [Id in TableId]: WirewatchTable };
 
-/** The config file's secrets of a stage, by the name the file gives them (`env:NAME`). */
-export type WirewatchSecrets = ReadonlyMap<string, ISecret>;
+/**
+ * The stage's secret: one Secrets Manager secret holding a JSON object whose
+ * keys are the names the config file reads (`env:NAME`); absent when it reads none.
+ */
+export interface WirewatchSecrets {
+  readonly secret: ISecret | undefined;
+  readonly names: readonly string[];
+}
 
-/** The prefix of a stage's secret ids: config secret `env:NAME` is secret `wirewatch/<stage>/NAME`. */
-export function secretIdPrefix(stage: string): string {
-  return `wirewatch/${stage}/`;
+/** The id of a stage's secret. */
+export function secretId(stage: string): string {
+  return `wirewatch/${stage}/secrets`;
 }
 
 export interface DataStackProps extends StackProps {
@@ -71,24 +77,25 @@ export class DataStack extends Stack {
     this.tables = Object.fromEntries(entries) as Record<TableId, WirewatchTable>;
 
     const configPath = join(REPO_ROOT, stage.configFile);
-    const secrets = new Map<string, ISecret>();
-    for (const name of secretNamesOf(readFileSync(configPath, 'utf8'), configPath)) {
+    const names = secretNamesOf(readFileSync(configPath, 'utf8'), configPath);
+    let secret: ISecret | undefined;
+    if (names.length > 0) {
       // Created without a value (the L2 construct would generate a random
-      // one): the notifier treats it as not set until ops put the real value.
-      const secret = new CfnSecret(this, `${name}Secret`, {
-        name: `${secretIdPrefix(stage.name)}${name}`,
-        description: `wirewatch ${stage.name}: the config file's env:${name}`,
+      // one): the notifier treats every name as not set until ops put the JSON.
+      const cfn = new CfnSecret(this, 'ConfigSecrets', {
+        name: secretId(stage.name),
+        description: `wirewatch ${stage.name}: JSON object with ${names.join(', ')} (the config file's env: names)`,
       });
-      secret.applyRemovalPolicy(stage.dataRemovalPolicy);
-      Validations.of(secret).acknowledge({
+      cfn.applyRemovalPolicy(stage.dataRemovalPolicy);
+      Validations.of(cfn).acknowledge({
         id: 'AwsSolutions-SMG4',
         reason:
           'Slack webhook URLs and SMTP credentials are issued by Slack and SES, not by a ' +
           'rotation Lambda; ops rotate them by putting the new value, which the notifier ' +
           'reads within its cache TTL.',
       });
-      secrets.set(name, Secret.fromSecretCompleteArn(this, `${name}SecretRef`, secret.ref));
+      secret = Secret.fromSecretCompleteArn(this, 'ConfigSecretsRef', cfn.ref);
     }
-    this.secrets = secrets;
+    this.secrets = { secret, names };
   }
 }

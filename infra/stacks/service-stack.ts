@@ -42,7 +42,7 @@ import { TABLES } from '../../shared/adapters/tables.ts';
 import { parseConfig } from '../../shared/config/config.ts';
 import type { StageConfig } from '../config/stages.ts';
 import { REPO_ROOT, WirewatchFunction } from '../constructs/wirewatch-function.ts';
-import { secretIdPrefix, type WirewatchSecrets, type WirewatchTables } from './data-stack.ts';
+import { secretId, type WirewatchSecrets, type WirewatchTables } from './data-stack.ts';
 
 /** SQS redelivers a message only after its visibility timeout: at least 6x the consumer's timeout. */
 const VISIBILITY_TIMEOUT_FACTOR = 6;
@@ -143,7 +143,7 @@ export class ServiceStack extends Stack {
         'dynamodb:DeleteItem',
       ])
       .bindQueueSender(alertsQueues.deadLetterQueue, 'ALERTS_DLQ_URL')
-      .addEnvironment('SECRET_ID_PREFIX', secretIdPrefix(stage.name));
+      .addEnvironment('SECRET_ID', secretId(stage.name));
     this.notifier.function.addEventSource(
       new SqsEventSource(alertsQueues.queue, {
         // Few alerts per invocation and few invocations: Slack takes about one message a second.
@@ -152,11 +152,11 @@ export class ServiceStack extends Stack {
         reportBatchItemFailures: true,
       }),
     );
-    if (props.secrets.size > 0) {
+    if (props.secrets.secret) {
       this.notifier.role.addToPrincipalPolicy(
         new PolicyStatement({
           actions: ['secretsmanager:GetSecretValue'],
-          resources: [...props.secrets.values()].map((secret) => secret.secretArn),
+          resources: [props.secrets.secret.secretArn],
         }),
       );
     }

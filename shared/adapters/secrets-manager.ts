@@ -1,8 +1,8 @@
 /**
- * The secrets of a deployment in AWS Secrets Manager. The config file's
- * `env:NAME` is the secret `<prefix>NAME` (the stack creates
- * `wirewatch/<stage>/NAME` for every name the stage's config file reads and
- * passes the prefix to the function), holding the value as a plain string.
+ * The secrets of a deployment in AWS Secrets Manager: one secret per stage
+ * (`wirewatch/<stage>/secrets`, created by the data stack, its id passed to the
+ * function), holding a JSON object whose keys are the config file's `env:NAME`
+ * names. One secret rather than one per name: each costs the same by the month.
  */
 import {
   GetSecretValueCommand,
@@ -31,24 +31,43 @@ export class SecretLookupError extends Error {
 export class SecretsManagerSecretResolver implements SecretResolver {
   constructor(
     private readonly client: SecretsManagerClient,
-    private readonly prefix: string,
+    readonly secretId: string,
   ) {}
 
-  /** The Secrets Manager secret id of config secret `name`. */
-  secretId(name: string): string {
-    return `${this.prefix}${name}`;
-  }
-
   async resolve(name: string): Promise<string | undefined> {
-    const secretId = this.secretId(name);
+    let text: string | undefined;
     try {
-      const output = await this.client.send(new GetSecretValueCommand({ SecretId: secretId }));
-      return output.SecretString?.trim() || undefined;
+      const output = await this.client.send(new GetSecretValueCommand({ SecretId: this.secretId }));
+      text = output.SecretString;
     } catch (error) {
       // Also what a secret created without a value answers ("can't find the
       // specified secret value for staging label: AWSCURRENT").
       if (error instanceof ResourceNotFoundException) return undefined;
-      throw new SecretLookupError(secretId, { cause: error });
+      throw new SecretLookupError(this.secretId, { cause: error });
     }
+    if (text === undefined || text.trim() === '') return undefined;
+    let values: unknown;
+    try {
+      values = JSON.parse(text);
+    } catch {
+      throw new SecretFormatError(this.secretId);
+    }
+    if (typeof values !== 'object' || values === null || Array.isArray(values)) {
+      throw new SecretFormatError(this.secretId);
+    }
+    const value = Object.hasOwn(values, name)
+      ? (values as Record<string, unknown>)[name]
+      : undefined;
+    return typeof value === 'string' ? value.trim() || undefined : undefined;
+  }
+}
+
+/** The secret's value is not a JSON object of names to strings; never carries the value. */
+export class SecretFormatError extends Error {
+  constructor(readonly secretId: string) {
+    super(
+      `secret ${secretId} must hold a JSON object of names to values, e.g. {"SLACK_WEBHOOK_URL": "https://hooks.slack.com/..."}`,
+    );
+    this.name = 'SecretFormatError';
   }
 }

@@ -5,7 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretsManagerSecretResolver } from '../../shared/adapters/secrets-manager.ts';
 
 /** Answers GetSecretValue like Secrets Manager: the value, or ResourceNotFoundException. */
-const values = new Map([['wirewatch/test/SLACK_WEBHOOK_URL', 'https://hooks.example/T/B/x']]);
+const values = new Map([
+  [
+    'wirewatch/test/secrets',
+    JSON.stringify({ SLACK_WEBHOOK_URL: 'https://hooks.example/T/B/x', SMTP_USER: ' ' }),
+  ],
+  ['wirewatch/plain/secrets', 'https://hooks.example/not-json'],
+]);
 let server: Server;
 let client: SecretsManagerClient;
 const requested: string[] = [];
@@ -53,25 +59,38 @@ afterAll(async () => {
 });
 
 describe('SecretsManagerSecretResolver', () => {
-  it('reads the config secret NAME from the secret <prefix>NAME', async () => {
-    const secrets = new SecretsManagerSecretResolver(client, 'wirewatch/test/');
+  it('reads config secret NAME from the key NAME of the stage secret', async () => {
+    const secrets = new SecretsManagerSecretResolver(client, 'wirewatch/test/secrets');
 
     const value = await secrets.resolve('SLACK_WEBHOOK_URL');
 
     expect(value).toBe('https://hooks.example/T/B/x');
-    expect(requested.at(-1)).toBe('wirewatch/test/SLACK_WEBHOOK_URL');
+    expect(requested.at(-1)).toBe('wirewatch/test/secrets');
   });
 
-  it('treats a secret without a value as not set', async () => {
-    const secrets = new SecretsManagerSecretResolver(client, 'wirewatch/test/');
+  it('treats a missing or blank key, and a secret without a value, as not set', async () => {
+    const secrets = new SecretsManagerSecretResolver(client, 'wirewatch/test/secrets');
+    const empty = new SecretsManagerSecretResolver(client, 'wirewatch/empty/secrets');
 
     expect(await secrets.resolve('SMTP_PASSWORD')).toBeUndefined();
+    expect(await secrets.resolve('SMTP_USER')).toBeUndefined();
+    expect(await secrets.resolve('__proto__')).toBeUndefined();
+    expect(await empty.resolve('SLACK_WEBHOOK_URL')).toBeUndefined();
+  });
+
+  it('says how the secret must look when it is not a JSON object, without its value', async () => {
+    const secrets = new SecretsManagerSecretResolver(client, 'wirewatch/plain/secrets');
+
+    const failure = secrets.resolve('SLACK_WEBHOOK_URL');
+
+    await expect(failure).rejects.toThrow('secret wirewatch/plain/secrets must hold a JSON object');
+    await expect(failure).rejects.not.toThrow('not-json');
   });
 
   it('names the secret, not its value, when Secrets Manager fails', async () => {
-    const secrets = new SecretsManagerSecretResolver(client, 'wirewatch/test/');
+    const secrets = new SecretsManagerSecretResolver(client, 'wirewatch/test/BROKEN');
 
-    await expect(secrets.resolve('BROKEN')).rejects.toThrow(
+    await expect(secrets.resolve('SLACK_WEBHOOK_URL')).rejects.toThrow(
       'could not read secret wirewatch/test/BROKEN from Secrets Manager (InternalServiceError)',
     );
   });

@@ -11,7 +11,7 @@ const environment = {
   ITEMS_DLQ_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/items-dlq',
   ALERTS_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/alerts',
   ALERTS_DLQ_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/alerts-dlq',
-  SECRET_ID_PREFIX: 'wirewatch/test/',
+  SECRET_ID: 'wirewatch/test/secrets',
 };
 
 describe('Lambda handlers', () => {

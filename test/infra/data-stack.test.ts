@@ -70,15 +70,14 @@ describe('the data stack', () => {
     expect(outputs).toHaveProperty('RulesTableName');
   });
 
-  it('creates an empty secret for every secret the stage config names', () => {
-    for (const name of ['SLACK_WEBHOOK_URL', 'SMTP_USER', 'SMTP_PASSWORD']) {
-      dev.dataTemplate.hasResourceProperties('AWS::SecretsManager::Secret', {
-        Name: `wirewatch/dev/${name}`,
-        SecretString: Match.absent(),
-        GenerateSecretString: Match.absent(),
-      });
-    }
-    dev.dataTemplate.resourceCountIs('AWS::SecretsManager::Secret', 3);
+  it('creates one empty secret for all the secrets the stage config names', () => {
+    dev.dataTemplate.hasResourceProperties('AWS::SecretsManager::Secret', {
+      Name: 'wirewatch/dev/secrets',
+      Description: Match.stringLikeRegexp('SLACK_WEBHOOK_URL, SMTP_USER, SMTP_PASSWORD'),
+      SecretString: Match.absent(),
+      GenerateSecretString: Match.absent(),
+    });
+    dev.dataTemplate.resourceCountIs('AWS::SecretsManager::Secret', 1);
   });
 
   it('deletes a dev stage with its data', () => {

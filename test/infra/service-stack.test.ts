@@ -151,14 +151,14 @@ describe('the functions', () => {
     expect(statSync(join(assetDir, 'index.mjs.map')).size).toBeGreaterThan(0);
   });
 
-  it('keeps no secret in any environment variable, only the secret id prefix', () => {
+  it('keeps no secret in any environment variable, only the secret id', () => {
     const variables = Object.values(resources)
       .filter((r) => r.Type === 'AWS::Lambda::Function')
       .flatMap((r) => Object.keys(r.Properties.Environment?.Variables ?? {}));
 
     expect(variables.filter((v) => /SLACK|SMTP|PASSWORD|WEBHOOK/.test(v))).toEqual([]);
-    expect(functionOf('Notifier').Properties.Environment?.Variables.SECRET_ID_PREFIX).toBe(
-      'wirewatch/dev/',
+    expect(functionOf('Notifier').Properties.Environment?.Variables.SECRET_ID).toBe(
+      'wirewatch/dev/secrets',
     );
   });
 
@@ -252,9 +252,7 @@ describe('least privilege', () => {
     );
     expect(resourcesOf('Notifier', 'dynamodb:PutItem')).toContain('AlertLedgerTable');
     const secrets = resourcesOf('Notifier', 'secretsmanager:GetSecretValue');
-    for (const name of ['SLACKWEBHOOKURL', 'SMTPUSER', 'SMTPPASSWORD']) {
-      expect(secrets).toContain(`${name}Secret`);
-    }
+    expect(secrets).toContain('ConfigSecrets');
     expect(resourcesOf('Notifier', 'ses:SendEmail')).toContain(`:identity/${stage.sesIdentity}`);
     expect(resourcesOf('Notifier', 'sqs:SendMessage')).toContain('AlertsDeadLetterQueue');
   });
