@@ -67,3 +67,75 @@ export function analyze(text: string): Token[] {
   }
   return tokens;
 }
+
+// Its own instance: `exec` keeps state in `lastIndex`, and `analyze` must not see it.
+const ITEM_WORD = new RegExp(WORD.source, WORD.flags);
+
+/**
+ * The tokens of an item's title and summary as parallel columns, position `i`
+ * being in the title when `i < titleLength`: exactly what `analyze` gives for
+ * each field, without an object per token, because the matcher analyses every
+ * item and reads only a few of its tokens' properties.
+ */
+export class ItemTokens {
+  title = '';
+  summary = '';
+  length = 0;
+  titleLength = 0;
+  /** `Token.norm` per position. */
+  readonly norms: string[] = [];
+  /** `Token.exact` per position. */
+  readonly exacts: string[] = [];
+  /** `Token.start` and `Token.end` per position, offsets into the position's field. */
+  starts = new Int32Array(64);
+  ends = new Int32Array(64);
+
+  /** Replaces the columns with the tokens of `title` then `summary`. */
+  fill(title: string, summary: string): void {
+    this.title = title;
+    this.summary = summary;
+    this.length = 0;
+    this.append(title);
+    this.titleLength = this.length;
+    this.append(summary);
+  }
+
+  private append(text: string): void {
+    const re = ITEM_WORD;
+    re.lastIndex = 0;
+    for (let match = re.exec(text); match !== null; match = re.exec(text)) {
+      const start = match.index;
+      const written = match[0];
+      const n = written.length;
+      let word = written;
+      // POSSESSIVE, tested on character codes: an apostrophe then `s` or `S` at the end.
+      const last = written.charCodeAt(n - 1);
+      if (n > 2 && (last === 0x73 || last === 0x53)) {
+        const before = written.charCodeAt(n - 2);
+        if (before === 0x27 || before === 0x2019 || before === 0x2bc) word = written.slice(0, -2);
+      }
+      let norm: string;
+      if (ASCII.test(word)) {
+        norm = word.toLowerCase();
+      } else {
+        word = word.normalize('NFKC').replace(APOSTROPHES, "'");
+        norm = foldWord(word);
+      }
+      const i = this.length++;
+      if (i === this.starts.length) this.grow();
+      this.norms[i] = norm;
+      this.exacts[i] = word;
+      this.starts[i] = start;
+      this.ends[i] = start + n;
+    }
+  }
+
+  private grow(): void {
+    const starts = new Int32Array(this.starts.length * 2);
+    starts.set(this.starts);
+    this.starts = starts;
+    const ends = new Int32Array(this.ends.length * 2);
+    ends.set(this.ends);
+    this.ends = ends;
+  }
+}

@@ -4,7 +4,7 @@
  * with at least one of their anchor terms in the item are evaluated (the idea
  * behind Lucene's Monitor and the Elasticsearch percolator).
  */
-import { analyze, foldWord, type Token } from './analyze.ts';
+import { analyze, foldWord, ItemTokens, type Token } from './analyze.ts';
 import type { Expr, Term } from './ast.ts';
 import type { Watch } from './watch.ts';
 
@@ -61,31 +61,43 @@ function termKey(term: Term): string {
   return key;
 }
 
-/** An item analysed once, with per-item caches of term occurrences. */
+/**
+ * An item analysed once. The compiled matcher reads only `tokens`; the maps
+ * that `evaluate` and `collectHits` use are built on first use.
+ */
 export class AnalyzedItem {
-  readonly fields: readonly [Token[], Token[]];
-  /** Folded token → positions, over both fields. */
-  readonly positions = new Map<string, Span[]>();
+  readonly tokens = new ItemTokens();
+  private analyzedFields: readonly [Token[], Token[]] | undefined;
+  private positionMap: Map<string, Span[]> | undefined;
   private readonly spanCache = new Map<string, Span[]>();
-  /**
-   * Prefix → the item's folded tokens that start with it, for the prefixes of
-   * the rule set; filled by the matcher's pre-filter pass so that wildcards are
-   * resolved once per item. Without it, wildcards scan the item's tokens.
-   */
-  prefixTokens: { registered: ReadonlySet<string>; found: Map<string, string[]> } | undefined;
 
   constructor(readonly input: MatchInput) {
-    this.fields = [analyze(input.title), analyze(input.summary)];
-    for (const field of [0, 1] as const) {
-      const tokens = this.fields[field];
-      for (let i = 0; i < tokens.length; i++) {
-        const norm = (tokens[i] as Token).norm;
-        const list = this.positions.get(norm);
-        const span: Span = { field, first: i, last: i };
-        if (list) list.push(span);
-        else this.positions.set(norm, [span]);
-      }
+    this.tokens.fill(input.title, input.summary);
+  }
+
+  /** The tokens of the title and of the summary, as `analyze` gives them. */
+  get fields(): readonly [Token[], Token[]] {
+    this.analyzedFields ??= [analyze(this.input.title), analyze(this.input.summary)];
+    return this.analyzedFields;
+  }
+
+  /** Folded token → positions, over both fields. */
+  get positions(): Map<string, Span[]> {
+    if (this.positionMap) return this.positionMap;
+    const positions = new Map<string, Span[]>();
+    const { norms, length, titleLength } = this.tokens;
+    for (let i = 0; i < length; i++) {
+      const norm = norms[i] as string;
+      const span: Span =
+        i < titleLength
+          ? { field: 0, first: i, last: i }
+          : { field: 1, first: i - titleLength, last: i - titleLength };
+      const list = positions.get(norm);
+      if (list) list.push(span);
+      else positions.set(norm, [span]);
     }
+    this.positionMap = positions;
+    return positions;
   }
 
   /** Every occurrence of `term` in either field. */
@@ -100,33 +112,41 @@ export class AnalyzedItem {
     return spans;
   }
 
+  /** Index in `tokens` of a field's token. */
+  private column(field: 0 | 1, index: number): number {
+    return field === 0 ? index : this.tokens.titleLength + index;
+  }
+
+  private fieldLength(field: 0 | 1): number {
+    const { length, titleLength } = this.tokens;
+    return field === 0 ? titleLength : length - titleLength;
+  }
+
   private findSpans(term: Term): Span[] {
     switch (term.kind) {
       case 'word':
         return this.positions.get(term.token) ?? NO_SPANS;
       case 'exact':
         return (this.positions.get(foldWord(term.token)) ?? NO_SPANS).filter(
-          (s) => this.fields[s.field][s.first]?.exact === term.token,
+          (s) => this.tokens.exacts[this.column(s.field, s.first)] === term.token,
         );
       case 'prefix': {
         const spans: Span[] = [];
-        if (this.prefixTokens?.registered.has(term.prefix)) {
-          for (const norm of this.prefixTokens.found.get(term.prefix) ?? []) {
-            spans.push(...(this.positions.get(norm) ?? NO_SPANS));
-          }
-          return spans;
-        }
         for (const [norm, list] of this.positions) {
           if (norm.startsWith(term.prefix)) spans.push(...list);
         }
-        return spans;
+        // In text order, as the compiled matcher finds them: which term a shared
+        // hit is credited to depends on the order occurrences are visited in.
+        return spans.sort((a, b) => a.field - b.field || a.first - b.first);
       }
       case 'phrase': {
         const [head, ...rest] = term.tokens;
         const spans: Span[] = [];
+        const norms = this.tokens.norms;
         for (const start of this.positions.get(head ?? '') ?? NO_SPANS) {
-          const tokens = this.fields[start.field];
-          if (rest.every((t, k) => tokens[start.first + 1 + k]?.norm === t)) {
+          const length = this.fieldLength(start.field);
+          const at = this.column(start.field, start.first + 1);
+          if (start.first + rest.length < length && rest.every((t, k) => norms[at + k] === t)) {
             spans.push({ field: start.field, first: start.first, last: start.first + rest.length });
           }
         }
@@ -136,12 +156,11 @@ export class AnalyzedItem {
   }
 
   hit(term: Term, span: Span): TermHit {
-    const tokens = this.fields[span.field];
     return {
       term: term.text,
       field: FIELDS[span.field] as TextField,
-      start: tokens[span.first]?.start ?? 0,
-      end: tokens[span.last]?.end ?? 0,
+      start: this.tokens.starts[this.column(span.field, span.first)] ?? 0,
+      end: this.tokens.ends[this.column(span.field, span.last)] ?? 0,
     };
   }
 }
@@ -335,6 +354,8 @@ interface Anchors {
   words: string[];
   prefixes: string[];
   cost: number;
+  /** Term ids of the words then the prefixes, set by the matcher. */
+  ids?: number[];
 }
 
 // Words so common in news text that anchoring a watch on them makes it a
@@ -437,12 +458,60 @@ export interface MatcherOptions {
   rebalanceAfter?: number;
 }
 
-interface PrefixEntry {
-  prefix: string;
-  watches: number[];
-  /** Items seen with at least one token starting with the prefix. */
-  itemsWith: number;
+/** The term ids a folded token carries: its word's (or -1) and the wildcards it matches. */
+interface TokenTerms {
+  word: number;
+  prefixes: readonly number[];
 }
+
+const NO_PREFIXES: readonly number[] = [];
+const NO_TERMS: TokenTerms = { word: -1, prefixes: NO_PREFIXES };
+/** Distinct tokens outside the rule set's words remembered before starting over. */
+const REMEMBERED_TOKENS = 1 << 16;
+
+const T_WORD = 0;
+const T_PREFIX = 1;
+const T_EXACT = 2;
+const T_PHRASE = 3;
+const N_AND = 4;
+const N_OR = 5;
+const N_NOT = 6;
+const N_SCOPE = 7;
+const N_FILTER = 8;
+const N_NEAR = 9;
+const N_INVALID = 10;
+
+/**
+ * A watch's expression compiled over term ids. One class for every kind, so
+ * that the evaluator's property reads stay monomorphic; terms are shared by
+ * every watch that uses them.
+ */
+class Node {
+  /** Word or wildcard id; for `{Exact}`, the id of its folded word. */
+  id = -1;
+  /** A phrase's word ids. */
+  ids: Int32Array = EMPTY_IDS;
+  /** Tokens a term's occurrence spans. */
+  width = 1;
+  /** Per term: where its occurrences in the current item are cached. */
+  slot = -1;
+  /** The exact token, a filter's value, or an invalid node's error. */
+  value = '';
+  /** The term as written, for hits. */
+  text = '';
+  onSource = false;
+  children: Node[] = NO_NODES;
+  /** NEAR operands, flattened to their terms. */
+  left: Node[] = NO_NODES;
+  right: Node[] = NO_NODES;
+  distance = 0;
+  ordered = false;
+
+  constructor(readonly op: number) {}
+}
+
+const EMPTY_IDS = new Int32Array(0);
+const NO_NODES: Node[] = [];
 
 /**
  * All watches of a rule set compiled into one matcher. Each watch is indexed
@@ -451,31 +520,73 @@ interface PrefixEntry {
  * than lower-case words) and is then re-chosen from how often each anchor
  * actually occurs in the items seen, so that a watch is looked at only for the
  * items that contain its rarest requirement.
+ *
+ * Per item, each token is looked up once; the occurrences of every term of the
+ * rule set are kept in arrays indexed by term id and reused from item to item,
+ * so that matching allocates little beyond its results.
  */
 export class Matcher {
-  /** Folded word of any term → its id, items seen with it, and the watches indexed under it. */
-  private readonly words = new Map<string, { id: number; items: number; watches: number[] }>();
-  /** First `bucketLength` characters of a prefix → the prefixes starting so, with the watches they anchor. */
-  private readonly prefixBuckets = new Map<string, PrefixEntry[]>();
-  private readonly prefixEntries = new Map<string, PrefixEntry>();
-  private readonly registeredPrefixes = new Set<string>();
+  /** Folded word of any term → its term id. */
+  private readonly wordIds = new Map<string, number>();
+  /** Wildcard prefix → its term id (word and prefix ids share one range). */
+  private readonly prefixIds = new Map<string, number>();
+  /** The words of the rule set, and tokens seen lately, with the term ids they carry. */
+  private readonly dictionary = new Map<string, TokenTerms>();
+  /** First `bucketLength` characters of a prefix → the ids of the prefixes starting so. */
+  private readonly prefixBuckets = new Map<string, { prefix: string; id: number }[]>();
   private bucketLength = Number.POSITIVE_INFINITY;
   /** Per watch: every anchor set that must have a hit for it to match. */
   private readonly requirements: Anchors[][];
+  /** Per term id: the watches indexed under it. */
+  private watchesOf: number[][] = [];
   private unanchored: number[] = [];
   private itemsSeen = 0;
   private nextRebalance: number;
+  /** Per watch: the epoch of the last item it became a candidate for. */
   private readonly stamp: Uint32Array;
   private epoch = 0;
-  /** Wildcard prefix → its id in `present` (word and prefix ids share one range). */
-  private readonly prefixIds = new Map<string, number>();
+  private termCount = 0;
+  /** Per term id: items seen with it. */
+  private termItems: Float64Array = new Float64Array(0);
   /** Per term id: the epoch of the last item it occurred in. */
   private present: Uint32Array = new Uint32Array(0);
+  /** Per term id: its first and last occurrence node in the current item. */
+  private head: Int32Array = new Int32Array(0);
+  private tail: Int32Array = new Int32Array(0);
+  /** Occurrence nodes of the current item: token position, next node of the same term. */
+  private nodePosition = new Int32Array(256);
+  private nodeNext = new Int32Array(256);
+  private nodeCount = 0;
+  /** Per token position of the current item: its word's term id, or -1. */
+  private tokenWord = new Int32Array(256);
   /** Every watch's presence test, as [op, arg, length, ...operands] programs. */
   private program: Int32Array = new Int32Array(0);
   private readonly programStart: Int32Array;
   /** Whether a watch's presence test decides it: only words, wildcards, AND, OR, NOT. */
   private readonly decided: Uint8Array;
+  /** Each watch's expression over term ids. */
+  private readonly roots: Node[];
+  private readonly terms = new Map<string, Node>();
+  /** Per term slot: the epoch its occurrences were found in, and where they are in `pool`. */
+  private slotEpoch: Uint32Array = new Uint32Array(0);
+  private slotStart: Int32Array = new Int32Array(0);
+  private slotCount: Int32Array = new Int32Array(0);
+  /** First token positions of term occurrences, ascending per slot. */
+  private pool = new Int32Array(256);
+  private poolLength = 0;
+  private readonly candidateBuffer: Int32Array;
+  /** Hits of the watch being collected: first and last token, and the term. */
+  private hitFirst = new Int32Array(64);
+  private hitLast = new Int32Array(64);
+  private hitTerms: Node[] = [];
+  private hitCount = 0;
+  /** Per token position: the `hitEpoch` of the watch that already has a one-token hit there. */
+  private hitSeen = new Uint32Array(256);
+  private hitEpoch = 0;
+  private readonly scratch = new ItemTokens();
+  /** The item being matched. */
+  private tokens: ItemTokens = this.scratch;
+  private input: MatchInput = { title: '', summary: '' };
   /** Watches evaluated for the last item (after the pre-filter). */
   lastCandidateCount = 0;
   /** Watches found through their indexed anchor for the last item, before the other checks. */
@@ -487,6 +598,7 @@ export class Matcher {
   ) {
     this.nextRebalance = Math.max(1, options.rebalanceAfter ?? 256);
     this.stamp = new Uint32Array(watches.length);
+    this.candidateBuffer = new Int32Array(watches.length);
     // Identical sets are shared, so that each is checked once per item.
     const interned = new Map<string, Anchors>();
     const intern = (set: Anchors): Anchors => {
@@ -497,52 +609,204 @@ export class Matcher {
       return set;
     };
     this.requirements = watches.map((watch) => requiredAnchors(watch.expr).map(intern));
-    for (const sets of this.requirements) {
-      for (const set of sets) {
-        for (const p of set.prefixes) this.registeredPrefixes.add(p);
-        for (const w of set.words) this.termId(w);
-      }
+    for (const set of interned.values()) {
+      set.ids = [
+        ...set.words.map((w) => this.termId(w)),
+        ...set.prefixes.map((p) => this.prefixId(p)),
+      ];
     }
-    collectTermPrefixes(watches, this.registeredPrefixes);
-    for (const prefix of this.registeredPrefixes) {
-      this.bucketLength = Math.min(this.bucketLength, prefix.length);
-    }
-    for (const prefix of this.registeredPrefixes) {
-      const entry: PrefixEntry = { prefix, watches: [], itemsWith: 0 };
-      this.prefixEntries.set(prefix, entry);
-      const key = prefix.slice(0, this.bucketLength);
-      const bucket = this.prefixBuckets.get(key) ?? [];
-      bucket.push(entry);
-      this.prefixBuckets.set(key, bucket);
-    }
-    this.buildIndex((set) => set.cost);
     this.programStart = new Int32Array(watches.length);
     this.decided = new Uint8Array(watches.length);
     const code: number[] = [];
-    watches.forEach((watch, index) => {
+    this.roots = watches.map((watch, index) => {
       this.programStart[index] = code.length;
       this.decided[index] = this.emit(watch.expr, code) ? 1 : 0;
+      return this.compile(watch.expr);
     });
     this.program = Int32Array.from(code);
-    this.present = new Uint32Array(this.words.size + this.prefixIds.size);
+    const terms = this.termCount;
+    this.termItems = new Float64Array(terms);
+    this.present = new Uint32Array(terms);
+    this.head = new Int32Array(terms);
+    this.tail = new Int32Array(terms);
+    const slots = this.terms.size;
+    this.slotEpoch = new Uint32Array(slots);
+    this.slotStart = new Int32Array(slots);
+    this.slotCount = new Int32Array(slots);
+
+    for (const prefix of this.prefixIds.keys()) {
+      this.bucketLength = Math.min(this.bucketLength, prefix.length);
+    }
+    for (const [prefix, id] of this.prefixIds) {
+      const key = prefix.slice(0, this.bucketLength);
+      const bucket = this.prefixBuckets.get(key) ?? [];
+      bucket.push({ prefix, id });
+      this.prefixBuckets.set(key, bucket);
+    }
+    this.forgetTokens();
+    this.buildIndex((set) => set.cost);
   }
 
   private termId(word: string): number {
-    let entry = this.words.get(word);
-    if (entry === undefined) {
-      entry = { id: this.words.size + this.prefixIds.size, items: 0, watches: [] };
-      this.words.set(word, entry);
+    let id = this.wordIds.get(word);
+    if (id === undefined) {
+      id = this.termCount++;
+      this.wordIds.set(word, id);
     }
-    return entry.id;
+    return id;
   }
 
   private prefixId(prefix: string): number {
     let id = this.prefixIds.get(prefix);
     if (id === undefined) {
-      id = this.words.size + this.prefixIds.size;
+      id = this.termCount++;
       this.prefixIds.set(prefix, id);
     }
     return id;
+  }
+
+  /**
+   * The term ids of a folded token. Tokens outside the rule set's words are
+   * remembered too (news reuses its vocabulary), so that a token costs one
+   * lookup; the memory is bounded by starting over from the rule set's words.
+   */
+  private termsOf(norm: string): TokenTerms {
+    const known = this.dictionary.get(norm);
+    if (known !== undefined) return known;
+    if (this.dictionary.size >= this.wordIds.size + REMEMBERED_TOKENS) this.forgetTokens();
+    const prefixes = this.prefixesOf(norm);
+    const terms = prefixes.length === 0 ? NO_TERMS : { word: -1, prefixes };
+    // A copy: a token may be a slice that keeps the whole item text alive.
+    this.dictionary.set(norm.split('').join(''), terms);
+    return terms;
+  }
+
+  private forgetTokens(): void {
+    this.dictionary.clear();
+    for (const [word, id] of this.wordIds) {
+      this.dictionary.set(word, { word: id, prefixes: this.prefixesOf(word) });
+    }
+  }
+
+  /** Ids of the wildcards that `norm` matches. */
+  private prefixesOf(norm: string): readonly number[] {
+    if (norm.length < this.bucketLength) return NO_PREFIXES;
+    const bucket = this.prefixBuckets.get(norm.slice(0, this.bucketLength));
+    if (!bucket) return NO_PREFIXES;
+    let ids: readonly number[] = NO_PREFIXES;
+    for (const entry of bucket) {
+      if (norm.startsWith(entry.prefix)) ids = [...ids, entry.id];
+    }
+    return ids;
+  }
+
+  /** The shared node of a term, registering its ids. */
+  private term(t: Term): Node {
+    const key = termKey(t);
+    const known = this.terms.get(key);
+    if (known) return known;
+    let node: Node;
+    switch (t.kind) {
+      case 'word':
+        node = new Node(T_WORD);
+        node.id = this.termId(t.token);
+        break;
+      case 'prefix':
+        node = new Node(T_PREFIX);
+        node.id = this.prefixId(t.prefix);
+        break;
+      case 'exact':
+        node = new Node(T_EXACT);
+        node.id = this.termId(foldWord(t.token));
+        node.value = t.token;
+        break;
+      case 'phrase':
+        node = new Node(T_PHRASE);
+        node.ids = Int32Array.from(t.tokens, (token) => this.termId(token));
+        node.width = t.tokens.length;
+        break;
+    }
+    // Hits name the term as written; terms that fold alike may be written differently.
+    node.text = t.text;
+    node.slot = this.terms.size;
+    this.terms.set(key, node);
+    return node;
+  }
+
+  private compile(e: Expr): Node {
+    switch (e.kind) {
+      case 'word':
+      case 'prefix':
+      case 'exact':
+      case 'phrase':
+        return this.termWithText(e);
+      case 'and':
+      case 'or': {
+        const node = new Node(e.kind === 'and' ? N_AND : N_OR);
+        node.children = e.children.map((c) => this.compile(c));
+        return node;
+      }
+      case 'not':
+      case 'scope': {
+        const node = new Node(e.kind === 'not' ? N_NOT : N_SCOPE);
+        node.children = [this.compile(e.child)];
+        return node;
+      }
+      case 'filter': {
+        const node = new Node(N_FILTER);
+        node.onSource = e.on === 'source';
+        node.value = e.value;
+        return node;
+      }
+      case 'near': {
+        const node = new Node(N_NEAR);
+        const left: Node[] = [];
+        const right: Node[] = [];
+        const invalid = this.operandTerms(e.left, left) ?? this.operandTerms(e.right, right);
+        if (invalid !== undefined) return invalidNode(`invalid NEAR operand ${invalid}`);
+        node.left = left;
+        node.right = right;
+        node.distance = e.distance;
+        node.ordered = e.ordered;
+        return node;
+      }
+      case 'list':
+        return invalidNode(`list @${e.name} was not expanded before evaluation`);
+    }
+  }
+
+  /**
+   * A term's node. Terms that share a key but are written differently (`Korea`,
+   * `korea`) share occurrences but not the text their hits carry, so the shared
+   * node is copied when the text differs.
+   */
+  private termWithText(t: Term): Node {
+    const shared = this.term(t);
+    if (shared.text === t.text) return shared;
+    const node = new Node(shared.op);
+    node.id = shared.id;
+    node.ids = shared.ids;
+    node.width = shared.width;
+    node.slot = shared.slot;
+    node.value = shared.value;
+    node.text = t.text;
+    return node;
+  }
+
+  /** Appends the terms of a proximity operand; returns the kind of an operand that is not one. */
+  private operandTerms(e: Expr, out: Node[]): string | undefined {
+    if (e.kind === 'or') {
+      for (const c of e.children) {
+        const invalid = this.operandTerms(c, out);
+        if (invalid !== undefined) return invalid;
+      }
+      return undefined;
+    }
+    if (e.kind === 'word' || e.kind === 'phrase' || e.kind === 'prefix' || e.kind === 'exact') {
+      out.push(this.termWithText(e));
+      return undefined;
+    }
+    return e.kind;
   }
 
   /**
@@ -658,22 +922,24 @@ export class Matcher {
 
   /** Indexes each watch under its cheapest required set; the next cheapest become extra checks. */
   private buildIndex(cost: (set: Anchors) => number): void {
-    for (const entry of this.words.values()) entry.watches = [];
-    for (const entry of this.prefixEntries.values()) entry.watches = [];
+    this.watchesOf = Array.from({ length: this.termCount }, () => []);
     this.unanchored = [];
     this.requirements.forEach((sets, index) => {
-      const ranked = sets
-        .map((set) => ({ set, cost: cost(set) }))
-        .sort((x, y) => x.cost - y.cost)
-        .map((x) => x.set);
-      const [primary] = ranked;
+      let primary: Anchors | undefined;
+      let best = 0;
+      // The first of equally cheap sets, as a stable sort would rank them.
+      for (const set of sets) {
+        const c = cost(set);
+        if (primary === undefined || c < best) {
+          primary = set;
+          best = c;
+        }
+      }
       if (!primary) {
         this.unanchored.push(index);
         return;
       }
-      for (const word of new Set(primary.words)) this.words.get(word)?.watches.push(index);
-      for (const prefix of new Set(primary.prefixes))
-        this.prefixEntries.get(prefix)?.watches.push(index);
+      for (const id of new Set(primary.ids ?? [])) this.watchesOf[id]?.push(index);
     });
   }
 
@@ -682,9 +948,7 @@ export class Matcher {
     const items = this.itemsSeen + 1;
     this.buildIndex((set) => {
       let p = 0;
-      for (const w of set.words) p += ((this.words.get(w)?.items ?? 0) + 0.5) / items;
-      for (const x of set.prefixes)
-        p += ((this.prefixEntries.get(x)?.itemsWith ?? 0) + 0.5) / items;
+      for (const id of set.ids ?? []) p += ((this.termItems[id] ?? 0) + 0.5) / items;
       // Ties (terms never seen) fall back to the static guess.
       return p + set.cost * 1e-9;
     });
@@ -692,79 +956,406 @@ export class Matcher {
 
   /** Every watch that matches the item, in rule-set order, with its hits. */
   match(input: MatchInput | AnalyzedItem): WatchMatch[] {
-    const item = input instanceof AnalyzedItem ? input : new AnalyzedItem(input);
-    const candidates = this.candidates(item);
-    this.lastCandidateCount = candidates.length;
+    const count = this.select(input);
+    this.lastCandidateCount = count;
     const matches: WatchMatch[] = [];
-    for (const index of candidates) {
+    const item = this.input;
+    const candidates = this.candidateBuffer;
+    for (let k = 0; k < count; k++) {
+      const index = candidates[k] as number;
       const watch = this.watches[index] as Watch;
-      if (!watchAdmits(watch, item.input)) continue;
+      if (!watchAdmits(watch, item)) continue;
+      const root = this.roots[index] as Node;
       // A watch of words and wildcards only is decided by its presence test.
-      if (this.decided[index] !== 1 && !evaluate(watch.expr, item)) continue;
-      matches.push({ watchId: watch.id, hits: collectHits(watch.expr, item) });
+      if (this.decided[index] !== 1 && !this.holds(root, false)) continue;
+      matches.push({ watchId: watch.id, hits: this.hits(root) });
     }
     return matches;
   }
 
   /**
    * Indexes of the watches whose indexed anchors occur in the item and whose
-   * presence test passes, ascending. Also resolves the rule set's wildcards
-   * against the item's tokens, once.
+   * presence test passes, ascending.
    */
   candidates(item: AnalyzedItem): number[] {
+    return Array.from(this.candidateBuffer.subarray(0, this.select(item)));
+  }
+
+  /**
+   * Reads the item's tokens into the per-term occurrence lists and puts the
+   * candidate watches, ascending, at the start of `candidateBuffer`; returns how many.
+   */
+  private select(input: MatchInput | AnalyzedItem): number {
+    if (input instanceof AnalyzedItem) {
+      this.tokens = input.tokens;
+      this.input = input.input;
+    } else {
+      this.scratch.fill(input.title, input.summary);
+      this.tokens = this.scratch;
+      this.input = input;
+    }
     this.epoch = this.epoch === 0xffffffff ? 1 : this.epoch + 1;
-    if (this.epoch === 1) {
+    const epoch = this.epoch;
+    if (epoch === 1) {
       this.stamp.fill(0);
       this.present.fill(0);
+      this.slotEpoch.fill(0);
     }
-    const found = new Map<string, string[]>();
-    item.prefixTokens = { registered: this.registeredPrefixes, found };
-    const out: number[] = [];
-    const take = (list: number[] | undefined): void => {
-      if (!list) return;
-      for (const index of list) {
-        if (this.stamp[index] !== this.epoch) {
-          this.stamp[index] = this.epoch;
-          out.push(index);
-        }
-      }
-    };
-    take(this.unanchored);
-    const hasPrefixes = this.prefixBuckets.size > 0;
-    const present = this.present;
-    const epoch = this.epoch;
-    for (const norm of item.positions.keys()) {
-      const entry = this.words.get(norm);
-      if (entry !== undefined) {
-        present[entry.id] = epoch;
-        entry.items++;
-        take(entry.watches);
-      }
-      if (!hasPrefixes || norm.length < this.bucketLength) continue;
-      const bucket = this.prefixBuckets.get(norm.slice(0, this.bucketLength));
-      if (!bucket) continue;
-      for (const entry of bucket) {
-        if (!norm.startsWith(entry.prefix)) continue;
-        const prefixId = this.prefixIds.get(entry.prefix);
-        if (prefixId !== undefined) present[prefixId] = epoch;
-        const tokens = found.get(entry.prefix);
-        if (tokens) {
-          tokens.push(norm);
-        } else {
-          found.set(entry.prefix, [norm]);
-          entry.itemsWith++;
-        }
-        take(entry.watches);
+    this.nodeCount = 0;
+    this.poolLength = 0;
+    const { norms, length } = this.tokens;
+    if (this.tokenWord.length < length) {
+      this.tokenWord = new Int32Array(length * 2);
+      this.hitSeen = new Uint32Array(length * 2);
+    }
+    const candidates = this.candidateBuffer;
+    let count = 0;
+    const stamp = this.stamp;
+    for (const index of this.unanchored) {
+      stamp[index] = epoch;
+      candidates[count++] = index;
+    }
+    const tokenWord = this.tokenWord;
+    for (let i = 0; i < length; i++) {
+      const known = this.termsOf(norms[i] as string);
+      const word = known.word;
+      tokenWord[i] = word;
+      if (word !== -1 && this.occur(word, i)) count = this.take(word, count);
+      const prefixes = known.prefixes;
+      for (let k = 0; k < prefixes.length; k++) {
+        const id = prefixes[k] as number;
+        if (this.occur(id, i)) count = this.take(id, count);
       }
     }
-    this.lastPrimaryCount = out.length;
-    const admitted = out.filter((index) => this.passes(this.programStart[index] as number));
+    this.lastPrimaryCount = count;
+    let admitted = 0;
+    for (let k = 0; k < count; k++) {
+      const index = candidates[k] as number;
+      if (this.passes(this.programStart[index] as number)) candidates[admitted++] = index;
+    }
     if (++this.itemsSeen >= this.nextRebalance) {
       this.rebalance();
       this.nextRebalance *= 4;
     }
-    return admitted.sort((a, b) => a - b);
+    candidates.subarray(0, admitted).sort();
+    return admitted;
   }
+
+  /** Records an occurrence of term `id` at token `position`; returns whether it is the item's first. */
+  private occur(id: number, position: number): boolean {
+    const node = this.nodeCount++;
+    if (node === this.nodePosition.length) this.growNodes();
+    this.nodePosition[node] = position;
+    this.nodeNext[node] = -1;
+    if (this.present[id] !== this.epoch) {
+      this.present[id] = this.epoch;
+      this.head[id] = node;
+      this.tail[id] = node;
+      return true;
+    }
+    this.nodeNext[this.tail[id] as number] = node;
+    this.tail[id] = node;
+    return false;
+  }
+
+  /** Adds the watches indexed under term `id` to the candidates; returns their new count. */
+  private take(id: number, count: number): number {
+    (this.termItems[id] as number)++;
+    const list = this.watchesOf[id] as number[];
+    const stamp = this.stamp;
+    const epoch = this.epoch;
+    let n = count;
+    for (let k = 0; k < list.length; k++) {
+      const index = list[k] as number;
+      if (stamp[index] !== epoch) {
+        stamp[index] = epoch;
+        this.candidateBuffer[n++] = index;
+      }
+    }
+    return n;
+  }
+
+  private growNodes(): void {
+    const position = new Int32Array(this.nodePosition.length * 2);
+    position.set(this.nodePosition);
+    this.nodePosition = position;
+    const next = new Int32Array(this.nodeNext.length * 2);
+    next.set(this.nodeNext);
+    this.nodeNext = next;
+  }
+
+  /**
+   * The slot of a term's occurrences in the current item, found on first use:
+   * `slotCount` first token positions from `slotStart` in `pool`, ascending.
+   */
+  private occurrences(t: Node): number {
+    const slot = t.slot;
+    if (this.slotEpoch[slot] === this.epoch) return slot;
+    this.slotEpoch[slot] = this.epoch;
+    const start = this.poolLength;
+    switch (t.op) {
+      case T_WORD:
+      case T_PREFIX:
+        for (let n = this.firstNode(t.id); n !== -1; n = this.nodeNext[n] as number) {
+          this.push(this.nodePosition[n] as number);
+        }
+        break;
+      case T_EXACT: {
+        const exacts = this.tokens.exacts;
+        for (let n = this.firstNode(t.id); n !== -1; n = this.nodeNext[n] as number) {
+          const position = this.nodePosition[n] as number;
+          if (exacts[position] === t.value) this.push(position);
+        }
+        break;
+      }
+      case T_PHRASE: {
+        const ids = t.ids;
+        const { titleLength, length } = this.tokens;
+        const tokenWord = this.tokenWord;
+        const head = ids.length > 0 ? (ids[0] as number) : -1;
+        for (let n = this.firstNode(head); n !== -1; n = this.nodeNext[n] as number) {
+          const position = this.nodePosition[n] as number;
+          // A phrase does not run from the title into the summary.
+          const end = position < titleLength ? titleLength : length;
+          if (position + ids.length > end) continue;
+          let k = 1;
+          while (k < ids.length && tokenWord[position + k] === ids[k]) k++;
+          if (k === ids.length) this.push(position);
+        }
+        break;
+      }
+    }
+    this.slotStart[slot] = start;
+    this.slotCount[slot] = this.poolLength - start;
+    return slot;
+  }
+
+  /** The first occurrence node of term `id` in the current item, or -1. */
+  private firstNode(id: number): number {
+    return id >= 0 && this.present[id] === this.epoch ? (this.head[id] as number) : -1;
+  }
+
+  private push(position: number): void {
+    if (this.poolLength === this.pool.length) {
+      const pool = new Int32Array(this.pool.length * 2);
+      pool.set(this.pool);
+      this.pool = pool;
+    }
+    this.pool[this.poolLength++] = position;
+  }
+
+  /** Whether `n` holds for the current item; `titleOnly` is set under `title:`. */
+  private holds(n: Node, titleOnly: boolean): boolean {
+    switch (n.op) {
+      case T_WORD:
+      case T_PREFIX: {
+        const node = this.firstNode(n.id);
+        return (
+          node !== -1 &&
+          (!titleOnly || (this.nodePosition[node] as number) < this.tokens.titleLength)
+        );
+      }
+      case T_EXACT:
+      case T_PHRASE: {
+        const slot = this.occurrences(n);
+        if (this.slotCount[slot] === 0) return false;
+        return (
+          !titleOnly ||
+          (this.pool[this.slotStart[slot] as number] as number) < this.tokens.titleLength
+        );
+      }
+      case N_AND: {
+        const children = n.children;
+        for (let k = 0; k < children.length; k++) {
+          if (!this.holds(children[k] as Node, titleOnly)) return false;
+        }
+        return true;
+      }
+      case N_OR: {
+        const children = n.children;
+        for (let k = 0; k < children.length; k++) {
+          if (this.holds(children[k] as Node, titleOnly)) return true;
+        }
+        return false;
+      }
+      case N_NOT:
+        return !this.holds(n.children[0] as Node, titleOnly);
+      case N_SCOPE:
+        return this.holds(n.children[0] as Node, true);
+      case N_FILTER:
+        return filterHolds(n.onSource ? 'source' : 'lang', n.value, this.input);
+      case N_NEAR:
+        return this.nearHolds(n, titleOnly);
+      default:
+        throw new Error(n.value);
+    }
+  }
+
+  private nearHolds(near: Node, titleOnly: boolean): boolean {
+    let lefts = 0;
+    for (const t of near.left) lefts += this.slotCount[this.occurrences(t)] as number;
+    if (lefts === 0) return false;
+    for (const t of near.right) this.occurrences(t);
+    const pool = this.pool;
+    const titleLength = this.tokens.titleLength;
+    const distance = near.distance;
+    for (const l of near.left) {
+      const lFrom = this.slotStart[l.slot] as number;
+      const lTo = lFrom + (this.slotCount[l.slot] as number);
+      for (let i = lFrom; i < lTo; i++) {
+        const a = pool[i] as number;
+        const aTitle = a < titleLength;
+        if (titleOnly && !aTitle) continue;
+        const aLast = a + l.width - 1;
+        for (const r of near.right) {
+          const rFrom = this.slotStart[r.slot] as number;
+          const rTo = rFrom + (this.slotCount[r.slot] as number);
+          for (let j = rFrom; j < rTo; j++) {
+            const b = pool[j] as number;
+            if (b < titleLength !== aTitle) continue;
+            if (aLast < b) {
+              if (b - aLast - 1 <= distance) return true;
+            } else if (!near.ordered && b + r.width - 1 < a && a - (b + r.width) <= distance) {
+              return true;
+            }
+          }
+        }
+      }
+    }
+    return false;
+  }
+
+  /** The hits of a watch that holds, as `collectHits` gives them. */
+  private hits(root: Node): TermHit[] {
+    this.hitCount = 0;
+    this.hitEpoch = this.hitEpoch === 0xffffffff ? 1 : this.hitEpoch + 1;
+    if (this.hitEpoch === 1) this.hitSeen.fill(0);
+    this.collect(root, false);
+    const count = this.hitCount;
+    const first = this.hitFirst;
+    // Stable insertion sort of the hit indexes by first token, as `dedupeHits` sorts by offset.
+    const order: number[] = [];
+    for (let k = 0; k < count; k++) {
+      const at = first[k] as number;
+      let j = order.length;
+      while (j > 0 && (first[order[j - 1] as number] as number) > at) j--;
+      order.splice(j, 0, k);
+    }
+    const { starts, ends, titleLength } = this.tokens;
+    const hits: TermHit[] = [];
+    for (const k of order) {
+      const a = first[k] as number;
+      const b = this.hitLast[k] as number;
+      const title = a < titleLength;
+      hits.push({
+        term: (this.hitTerms[k] as Node).text,
+        field: title ? 'title' : 'summary',
+        start: starts[a] as number,
+        end: ends[b] as number,
+      });
+    }
+    return hits;
+  }
+
+  /** Records the hits of `n`, as `collectHits` visits the expression. */
+  private collect(n: Node, titleOnly: boolean): void {
+    switch (n.op) {
+      case T_WORD:
+      case T_PREFIX:
+      case T_EXACT:
+      case T_PHRASE: {
+        const slot = this.occurrences(n);
+        const from = this.slotStart[slot] as number;
+        const to = from + (this.slotCount[slot] as number);
+        const titleLength = this.tokens.titleLength;
+        for (let i = from; i < to; i++) {
+          const a = this.pool[i] as number;
+          if (!titleOnly || a < titleLength) this.addHit(a, n);
+        }
+        return;
+      }
+      case N_AND:
+        for (const c of n.children) if (c.op !== N_NOT) this.collect(c, titleOnly);
+        return;
+      case N_OR:
+        for (const c of n.children) if (this.holds(c, titleOnly)) this.collect(c, titleOnly);
+        return;
+      case N_SCOPE:
+        this.collect(n.children[0] as Node, true);
+        return;
+      case N_NEAR:
+        this.collectNear(n, titleOnly);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** Hits of every pair of occurrences that satisfies a NEAR, left then right, as `nearPairs`. */
+  private collectNear(near: Node, titleOnly: boolean): void {
+    for (const t of near.left) this.occurrences(t);
+    for (const t of near.right) this.occurrences(t);
+    const titleLength = this.tokens.titleLength;
+    const distance = near.distance;
+    for (const l of near.left) {
+      const lFrom = this.slotStart[l.slot] as number;
+      const lTo = lFrom + (this.slotCount[l.slot] as number);
+      for (let i = lFrom; i < lTo; i++) {
+        const a = this.pool[i] as number;
+        const aTitle = a < titleLength;
+        if (titleOnly && !aTitle) continue;
+        const aLast = a + l.width - 1;
+        for (const r of near.right) {
+          const rFrom = this.slotStart[r.slot] as number;
+          const rTo = rFrom + (this.slotCount[r.slot] as number);
+          for (let j = rFrom; j < rTo; j++) {
+            const b = this.pool[j] as number;
+            if (b < titleLength !== aTitle) continue;
+            const bLast = b + r.width - 1;
+            let gap: number;
+            if (aLast < b) gap = b - aLast - 1;
+            else if (!near.ordered && bLast < a) gap = a - bLast - 1;
+            else continue;
+            if (gap <= distance) {
+              this.addHit(a, l);
+              this.addHit(b, r);
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /** Adds the occurrence of `term` at `first` unless the watch already has a hit at that span. */
+  private addHit(first: number, term: Node): void {
+    const last = first + term.width - 1;
+    if (first === last) {
+      if (this.hitSeen[first] === this.hitEpoch) return;
+      this.hitSeen[first] = this.hitEpoch;
+    } else {
+      for (let k = 0; k < this.hitCount; k++) {
+        if (this.hitFirst[k] === first && this.hitLast[k] === last) return;
+      }
+    }
+    const k = this.hitCount++;
+    if (k === this.hitFirst.length) {
+      const firsts = new Int32Array(k * 2);
+      firsts.set(this.hitFirst);
+      this.hitFirst = firsts;
+      const lasts = new Int32Array(k * 2);
+      lasts.set(this.hitLast);
+      this.hitLast = lasts;
+    }
+    this.hitFirst[k] = first;
+    this.hitLast[k] = last;
+    this.hitTerms[k] = term;
+  }
+}
+
+function invalidNode(message: string): Node {
+  const node = new Node(N_INVALID);
+  node.value = message;
+  return node;
 }
 
 const OP_TRUE = 0;
@@ -772,32 +1363,6 @@ const OP_TERM = 1;
 const OP_AND = 2;
 const OP_OR = 3;
 const OP_NOT = 4;
-
-/** Adds every wildcard prefix used anywhere in the watches (not only anchors). */
-function collectTermPrefixes(watches: readonly Watch[], into: Set<string>): void {
-  const visit = (e: Expr): void => {
-    switch (e.kind) {
-      case 'prefix':
-        into.add(e.prefix);
-        return;
-      case 'and':
-      case 'or':
-        for (const c of e.children) visit(c);
-        return;
-      case 'not':
-      case 'scope':
-        visit(e.child);
-        return;
-      case 'near':
-        visit(e.left);
-        visit(e.right);
-        return;
-      default:
-        return;
-    }
-  };
-  for (const watch of watches) visit(watch.expr);
-}
 
 /** Compiles a rule set into one matcher. */
 export function compileWatches(watches: readonly Watch[], options: MatcherOptions = {}): Matcher {
