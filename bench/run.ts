@@ -14,6 +14,7 @@ const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   pipeline: () => import('./pipeline.ts'),
   polling: () => import('./polling.ts'),
   cost: () => import('./cost.ts'),
+  stories: () => import('./stories.ts'),
 };
 
 async function main(): Promise<void> {

@@ -223,6 +223,46 @@ export interface RuleStore {
   push(draft: RuleDraft, expectedCurrent: number | undefined): Promise<RuleVersion>;
 }
 
+/**
+ * A story's first report as the story store keeps it: its normalised text
+ * (title and lede, boilerplate removed), from which the fingerprint and the
+ * details a candidate is confirmed against are computed, so confirming needs
+ * no other read.
+ */
+export interface StoryReport {
+  /** The story: the id of its first report. */
+  storyId: string;
+  /** Id of the item that is the first report. */
+  reportId: string;
+  feed: string;
+  /** Publication time of the first report (ISO 8601 UTC). */
+  publishedAt: string;
+  /** Normalised title. */
+  title: string;
+  /** Normalised lede (first sentences of the summary, boilerplate removed). */
+  lede: string;
+  /** Version of the fingerprint the keys were computed with. */
+  fingerprintVersion: number;
+}
+
+/**
+ * Where story fingerprints are looked up by key: each story's first report is
+ * stored under its fingerprint keys (MinHash bands, name pairs), so a new item
+ * finds the stories it may belong to with one look-up per key, never a scan.
+ */
+export interface StoryStore {
+  /**
+   * The first reports stored under any of `keys`, published between `from`
+   * and `to` (inclusive) and not expired; each report once.
+   */
+  findFirstReports(keys: readonly string[], from: Date, to: Date): Promise<StoryReport[]>;
+  /**
+   * Stores a first report under every key until `expiresAt`, with conditional
+   * writes: recording the same report again (a redelivery) changes nothing.
+   */
+  recordFirstReport(report: StoryReport, keys: readonly string[], expiresAt: Date): Promise<void>;
+}
+
 /** Structured logging: a message and fields; JSON lines on AWS, readable lines locally. */
 export interface Logger {
   info(message: string, fields?: Record<string, unknown>): void;

@@ -84,6 +84,19 @@ export const TABLES = {
     partitionKey: { name: 'ruleSet', type: 'S' },
     sortKey: { name: 'version', type: 'N' },
   },
+  /**
+   * Story fingerprints: one record per (fingerprint key, first report), the
+   * sort key `reportKey` being `<publishedAt>#<reportId>` so that a look-up
+   * reads only the reports of the time window. Each record carries the first
+   * report's normalised text. Written by `DynamoStoryStore` with conditional puts.
+   */
+  storyFingerprints: {
+    logicalId: 'StoryFingerprintsTable',
+    envVar: 'STORY_FINGERPRINTS_TABLE_NAME',
+    partitionKey: { name: 'fingerprintKey', type: 'S' },
+    sortKey: { name: 'reportKey', type: 'S' },
+    ttlAttribute: TTL_ATTRIBUTE,
+  },
 } as const satisfies Record<string, TableDefinition>;
 
 /** Key of a table in `TABLES`. */

@@ -1,0 +1,134 @@
+/**
+ * Assigns every item to a story: the story of an earlier first report it is
+ * confirmed to tell (looked up by fingerprint key within a time window), or a
+ * new story of its own. Only first reports are stored and compared against,
+ * so near-duplication never chains: C joins A's story only if C matches A
+ * itself, not because it matches B, which matched A.
+ */
+import type { Item } from '../feeds/item.ts';
+import { type Clock, type StoryReport, type StoryStore, systemClock } from '../ports.ts';
+import { type CompareOptions, type Comparison, compareReports } from './compare.ts';
+import {
+  FINGERPRINT_VERSION,
+  type Fingerprint,
+  fingerprintItem,
+  fingerprintText,
+  lookupKeys,
+} from './fingerprint.ts';
+
+/** The story of one item. */
+export interface StoryAssignment {
+  /** The story: its first report's item id (the item's own id when it starts one). */
+  storyId: string;
+  /** The item is the story's first report. */
+  isNew: boolean;
+  /** The item tells the story's event with substantially new facts (alert only if asked). */
+  isUpdate: boolean;
+  /** The first report the item was confirmed against, when it joined a story. */
+  matchedReportId?: string;
+  /** The comparison with that first report, when it joined a story. */
+  comparison?: Comparison;
+}
+
+/** What `assignStory` needs. */
+export interface AssignStoryDeps {
+  store: StoryStore;
+  clock?: Clock;
+  /** Hours around an item's publication in which its story is looked for. Default 72. */
+  windowHours?: number;
+  /** Thresholds of the comparison; `DEFAULT_COMPARE_OPTIONS` when absent. */
+  compareOptions?: CompareOptions;
+}
+
+/** Default story window: an item joins only a story first reported within 72 hours of it. */
+export const DEFAULT_STORY_WINDOW_HOURS = 72;
+
+const HOUR_MS = 60 * 60 * 1000;
+
+/** The keys of a fingerprint as stored: prefixed with the fingerprint version. */
+export function storyKeys(fingerprint: Fingerprint): string[] {
+  return lookupKeys(fingerprint).map((key) => `v${FINGERPRINT_VERSION}:${key}`);
+}
+
+/** Publication time of an item, or now when the feed gave none. */
+function publishedAt(item: Pick<Item, 'published'>, clock: Clock): Date {
+  const published = item.published ? new Date(item.published) : undefined;
+  return published && !Number.isNaN(published.getTime()) ? published : clock.now();
+}
+
+/** Orders candidate matches: same before update, then most similar, then earliest. */
+function better(
+  a: { report: StoryReport; comparison: Comparison },
+  b: { report: StoryReport; comparison: Comparison },
+): boolean {
+  const rank = (relation: Comparison['relation']): number => (relation === 'same' ? 0 : 1);
+  if (rank(a.comparison.relation) !== rank(b.comparison.relation)) {
+    return rank(a.comparison.relation) < rank(b.comparison.relation);
+  }
+  if (a.comparison.similarity !== b.comparison.similarity) {
+    return a.comparison.similarity > b.comparison.similarity;
+  }
+  return a.report.publishedAt < b.report.publishedAt;
+}
+
+/**
+ * Finds the story of `item`: looks its fingerprint keys up (one query per
+ * key, within `windowHours` of its publication), confirms each first report
+ * found (similarity and agreeing details), and joins the best confirmed one;
+ * with none, records the item as a new story's first report. Processing the
+ * same item again gives the same answer.
+ */
+export async function assignStory(item: Item, deps: AssignStoryDeps): Promise<StoryAssignment> {
+  const clock = deps.clock ?? systemClock;
+  const windowMs = (deps.windowHours ?? DEFAULT_STORY_WINDOW_HOURS) * HOUR_MS;
+  const fingerprint = fingerprintItem(item);
+  const keys = storyKeys(fingerprint);
+  const published = publishedAt(item, clock);
+  if (keys.length === 0) return { storyId: item.id, isNew: true, isUpdate: false };
+
+  const reports = await deps.store.findFirstReports(
+    keys,
+    new Date(published.getTime() - windowMs),
+    new Date(published.getTime() + windowMs),
+  );
+  // A redelivered first report finds itself: it is still its story's first report.
+  if (reports.some((report) => report.reportId === item.id)) {
+    return { storyId: item.id, isNew: true, isUpdate: false };
+  }
+
+  let best: { report: StoryReport; comparison: Comparison } | undefined;
+  for (const report of reports) {
+    const first = fingerprintText({ title: report.title, lede: report.lede });
+    const hoursAfterFirst = (published.getTime() - Date.parse(report.publishedAt)) / HOUR_MS;
+    const comparison = compareReports(first, fingerprint, hoursAfterFirst, deps.compareOptions);
+    if (comparison.relation === 'different') continue;
+    const match = { report, comparison };
+    if (!best || better(match, best)) best = match;
+  }
+  if (best) {
+    return {
+      storyId: best.report.storyId,
+      isNew: false,
+      isUpdate: best.comparison.relation === 'update',
+      matchedReportId: best.report.reportId,
+      comparison: best.comparison,
+    };
+  }
+
+  const now = clock.now();
+  const expiresAt = new Date(Math.max(published.getTime(), now.getTime()) + windowMs);
+  await deps.store.recordFirstReport(
+    {
+      storyId: item.id,
+      reportId: item.id,
+      feed: item.feed,
+      publishedAt: published.toISOString(),
+      title: fingerprint.text.title,
+      lede: fingerprint.text.lede,
+      fingerprintVersion: FINGERPRINT_VERSION,
+    },
+    keys,
+    expiresAt,
+  );
+  return { storyId: item.id, isNew: true, isUpdate: false };
+}

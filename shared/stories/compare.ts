@@ -1,0 +1,240 @@
+/**
+ * Confirms that a candidate report tells the same event as a story's first
+ * report: enough shared terms and names, and no disagreement in the details
+ * that set templated reports of different events apart (a different number or
+ * place in the same slot of otherwise shared wording).
+ */
+import type { Fingerprint, Term } from './fingerprint.ts';
+
+/** One detail that differs between two reports, in the same slot of shared wording. */
+export interface DetailConflict {
+  kind: 'name' | 'number';
+  /** The detail as the first report has it. */
+  first: string;
+  /** The detail as the candidate has it. */
+  candidate: string;
+}
+
+/** How a candidate relates to a story's first report. */
+export type StoryRelation = 'same' | 'update' | 'different';
+
+/** The outcome of comparing a candidate with a first report, with the figures behind it. */
+export interface Comparison {
+  relation: StoryRelation;
+  /** Similarity of the two reports, 0 to 1 (see `similarity`). */
+  similarity: number;
+  /** The candidate mentions every headline detail of the first report (see `coversHeadline`). */
+  coversHeadline: boolean;
+  /** Details in the same slot that disagree; any of them makes the reports different. */
+  conflicts: DetailConflict[];
+  /** Share of the candidate's details (names and numbers) the first report does not have. */
+  novelty: number;
+}
+
+/** Thresholds of `compareReports`. */
+export interface CompareOptions {
+  /** Similarity at which two reports are one story on their wording alone. */
+  threshold: number;
+  /**
+   * Lower similarity still enough when the candidate covers every headline
+   * detail of the first report (a rewrite or an update of the same event).
+   */
+  headlineThreshold: number;
+  /** Least number of headline details (names and numbers) for the headline rule to apply. */
+  headlineMinDetails: number;
+  /** Least share of new details (with `minNewDetails`) for a same-story report to be an update. */
+  updateNovelty: number;
+  /** Least number of new details for an update. */
+  minNewDetails: number;
+  /** An update is never more similar than this to the first report (a copy is not an update). */
+  updateMaxSimilarity: number;
+  /**
+   * An update comes at least this many hours after the first report: other
+   * outlets' own versions of the first facts follow within hours, new facts later.
+   */
+  updateMinHours: number;
+}
+
+/** Thresholds measured on the news corpus (see `bench/stories.ts`). */
+export const DEFAULT_COMPARE_OPTIONS: CompareOptions = {
+  threshold: 0.45,
+  headlineThreshold: 0.18,
+  headlineMinDetails: 2,
+  updateNovelty: 0.35,
+  minNewDetails: 3,
+  updateMaxSimilarity: 0.5,
+  updateMinHours: 6,
+};
+
+/** Longest gap (in terms, each side) still read as one slot whose content was swapped. */
+const MAX_SLOT_TERMS = 3;
+
+/** |a ∩ b|. */
+function intersectionSize(a: ReadonlySet<string>, b: ReadonlySet<string>): number {
+  let count = 0;
+  for (const value of a) if (b.has(value)) count++;
+  return count;
+}
+
+/**
+ * The pairs of positions a longest common subsequence of the two term lists
+ * aligns, in order. Quadratic, on ledes of at most a few dozen terms.
+ */
+export function alignTerms(a: readonly Term[], b: readonly Term[]): [number, number][] {
+  const n = a.length;
+  const m = b.length;
+  const lengths = new Uint16Array((n + 1) * (m + 1));
+  const at = (i: number, j: number): number => lengths[i * (m + 1) + j] ?? 0;
+  for (let i = n - 1; i >= 0; i--) {
+    for (let j = m - 1; j >= 0; j--) {
+      lengths[i * (m + 1) + j] =
+        a[i]?.term === b[j]?.term ? at(i + 1, j + 1) + 1 : Math.max(at(i + 1, j), at(i, j + 1));
+    }
+  }
+  const pairs: [number, number][] = [];
+  for (let i = 0, j = 0; i < n && j < m; ) {
+    if (a[i]?.term === b[j]?.term) {
+      pairs.push([i, j]);
+      i++;
+      j++;
+    } else if (at(i + 1, j) >= at(i, j + 1)) i++;
+    else j++;
+  }
+  return pairs;
+}
+
+/**
+ * The details that disagree between two reports: where shared wording has a
+ * short gap on both sides (a slot whose content was swapped) and each side's
+ * gap holds a number, or a name, that the other report has nowhere. "killed
+ * about 40 … near Glushkovo" against "killed about 25 … near Tyotkino" gives
+ * two conflicts; a rewrite that adds a name, or one that moves a name to
+ * another sentence, gives none.
+ */
+export function detailConflicts(first: Fingerprint, candidate: Fingerprint): DetailConflict[] {
+  const a = first.terms;
+  const b = candidate.terms;
+  const pairs = alignTerms(a, b);
+  const conflicts: DetailConflict[] = [];
+  const anchors: [number, number][] = [[-1, -1], ...pairs, [a.length, b.length]];
+  for (let k = 0; k + 1 < anchors.length; k++) {
+    const [i0, j0] = anchors[k] ?? [-1, -1];
+    const [i1, j1] = anchors[k + 1] ?? [a.length, b.length];
+    const gapA = a.slice(i0 + 1, i1);
+    const gapB = b.slice(j0 + 1, j1);
+    if (gapA.length === 0 || gapB.length === 0) continue;
+    if (gapA.length > MAX_SLOT_TERMS || gapB.length > MAX_SLOT_TERMS) continue;
+    for (const kind of ['number', 'name'] as const) {
+      const elsewhereB = kind === 'number' ? candidate.numbers : candidate.names;
+      const elsewhereA = kind === 'number' ? first.numbers : first.names;
+      const onlyA = gapA.find((t) => t.detail === kind && !elsewhereB.has(t.term));
+      const onlyB = gapB.find((t) => t.detail === kind && !elsewhereA.has(t.term));
+      if (!onlyA || !onlyB) continue;
+      const known = conflicts.some((c) => c.first === onlyA.term && c.candidate === onlyB.term);
+      if (!known) conflicts.push({ kind, first: onlyA.term, candidate: onlyB.term });
+    }
+  }
+  return conflicts;
+}
+
+/** |a ∩ b| / |a ∪ b|, 0 when both are empty. */
+function jaccard(a: ReadonlySet<string>, b: ReadonlySet<string>): number {
+  const shared = intersectionSize(a, b);
+  const union = a.size + b.size - shared;
+  return union === 0 ? 0 : shared / union;
+}
+
+/**
+ * How alike two reports are, 0 to 1: the mean of the Jaccard similarity of
+ * their terms and of their names (terms alone when neither has a name).
+ * Names weigh as much as all other words because rewrites and paraphrases
+ * change the words around the names, not the names.
+ */
+export function similarity(a: Fingerprint, b: Fingerprint): number {
+  const terms = jaccard(a.termSet, b.termSet);
+  if (a.names.size === 0 && b.names.size === 0) return terms;
+  return (terms + jaccard(a.names, b.names)) / 2;
+}
+
+/**
+ * The details of a report's headline: each number, and each name, a run of
+ * adjacent name terms counting as one ("North Korea", "Margarita Robles").
+ */
+export function headlineDetails(report: Fingerprint): string[][] {
+  const details: string[][] = [];
+  let run: string[] = [];
+  for (const term of report.terms.slice(0, report.titleLength)) {
+    if (term.detail === 'name') {
+      run.push(term.term);
+      continue;
+    }
+    if (run.length > 0) details.push(run);
+    run = [];
+    if (term.detail === 'number') details.push([term.term]);
+  }
+  if (run.length > 0) details.push(run);
+  const seen = new Set<string>();
+  return details.filter((detail) => {
+    const key = detail.join(' ');
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/**
+ * Whether a candidate mentions every headline detail of the first report
+ * (every term of each), and there are at least `minDetails` of them: a
+ * rewrite or an update of an event keeps what its first headline was about,
+ * and one detail ("North Korea") is too little to tell an event by.
+ */
+export function coversHeadline(
+  first: Fingerprint,
+  candidate: Fingerprint,
+  minDetails: number,
+): boolean {
+  const details = headlineDetails(first);
+  if (details.length < minDetails) return false;
+  return details.every((detail) => detail.every((term) => candidate.termSet.has(term)));
+}
+
+/** Share of the candidate's details missing from the first report, and how many. */
+function newDetails(first: Fingerprint, candidate: Fingerprint): { share: number; count: number } {
+  const details = [...candidate.names, ...candidate.numbers];
+  if (details.length === 0) return { share: 0, count: 0 };
+  const known = new Set([...first.names, ...first.numbers]);
+  const count = details.filter((detail) => !known.has(detail)).length;
+  return { share: count / details.length, count };
+}
+
+/**
+ * Compares a candidate with a story's first report, published `hoursAfterFirst`
+ * hours before it (unknown: not an update). `same`: no detail disagrees, and
+ * the reports are similar enough, or somewhat similar with every headline
+ * detail of the first report in the candidate; `update`: the same event with
+ * substantially new facts (new names and numbers, not a near copy, hours
+ * later); `different` otherwise.
+ */
+export function compareReports(
+  first: Fingerprint,
+  candidate: Fingerprint,
+  hoursAfterFirst = 0,
+  options: CompareOptions = DEFAULT_COMPARE_OPTIONS,
+): Comparison {
+  const score = similarity(first, candidate);
+  const covers = coversHeadline(first, candidate, options.headlineMinDetails);
+  const conflicts = detailConflicts(first, candidate);
+  const fresh = newDetails(first, candidate);
+  const alike = score >= options.threshold || (score >= options.headlineThreshold && covers);
+  let relation: StoryRelation = 'different';
+  if (alike && conflicts.length === 0) {
+    relation =
+      fresh.share >= options.updateNovelty &&
+      fresh.count >= options.minNewDetails &&
+      score <= options.updateMaxSimilarity &&
+      hoursAfterFirst >= options.updateMinHours
+        ? 'update'
+        : 'same';
+  }
+  return { relation, similarity: score, coversHeadline: covers, conflicts, novelty: fresh.share };
+}
