@@ -42,6 +42,8 @@ export interface CompareOptions {
   headlineThreshold: number;
   /** Least number of headline details (names and numbers) for the headline rule to apply. */
   headlineMinDetails: number;
+  /** Least share of the first headline's terms the candidate must have for the headline rule. */
+  headlineMinTerms: number;
   /** Least share of new details (with `minNewDetails`) for a same-story report to be an update. */
   updateNovelty: number;
   /** Least number of new details for an update. */
@@ -57,9 +59,10 @@ export interface CompareOptions {
 
 /** Thresholds measured on the news corpus (see `bench/stories.ts`). */
 export const DEFAULT_COMPARE_OPTIONS: CompareOptions = {
-  threshold: 0.45,
-  headlineThreshold: 0.18,
+  threshold: 0.5,
+  headlineThreshold: 0.22,
   headlineMinDetails: 2,
+  headlineMinTerms: 0.5,
   updateNovelty: 0.35,
   minNewDetails: 3,
   updateMaxSimilarity: 0.5,
@@ -183,19 +186,24 @@ export function headlineDetails(report: Fingerprint): string[][] {
 }
 
 /**
- * Whether a candidate mentions every headline detail of the first report
- * (every term of each), and there are at least `minDetails` of them: a
- * rewrite or an update of an event keeps what its first headline was about,
- * and one detail ("North Korea") is too little to tell an event by.
+ * Whether a candidate keeps what the first report's headline is about: it
+ * mentions every headline detail (every term of each), there are at least
+ * `minDetails` of them (one, such as "North Korea", tells no event), and at
+ * least `minTerms` of the headline's terms overall.
  */
 export function coversHeadline(
   first: Fingerprint,
   candidate: Fingerprint,
   minDetails: number,
+  minTerms: number,
 ): boolean {
   const details = headlineDetails(first);
   if (details.length < minDetails) return false;
-  return details.every((detail) => detail.every((term) => candidate.termSet.has(term)));
+  if (!details.every((detail) => detail.every((term) => candidate.termSet.has(term)))) return false;
+  const headline = new Set(first.terms.slice(0, first.titleLength).map((term) => term.term));
+  let kept = 0;
+  for (const term of headline) if (candidate.termSet.has(term)) kept++;
+  return kept / headline.size >= minTerms;
 }
 
 /** Share of the candidate's details missing from the first report, and how many. */
@@ -222,7 +230,12 @@ export function compareReports(
   options: CompareOptions = DEFAULT_COMPARE_OPTIONS,
 ): Comparison {
   const score = similarity(first, candidate);
-  const covers = coversHeadline(first, candidate, options.headlineMinDetails);
+  const covers = coversHeadline(
+    first,
+    candidate,
+    options.headlineMinDetails,
+    options.headlineMinTerms,
+  );
   const conflicts = detailConflicts(first, candidate);
   const fresh = newDetails(first, candidate);
   const alike = score >= options.threshold || (score >= options.headlineThreshold && covers);

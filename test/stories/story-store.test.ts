@@ -1,0 +1,110 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { countDynamoRequests } from '../../shared/adapters/dynamodb.ts';
+import {
+  type EmbeddedDynamo,
+  startEmbeddedDynamo,
+} from '../../shared/adapters/embedded-dynamodb.ts';
+import { DynamoStoryStore } from '../../shared/adapters/story-store.ts';
+import type { Clock, StoryReport } from '../../shared/ports.ts';
+
+function fixedClock(iso: string): Clock & { set(iso: string): void } {
+  let now = new Date(iso);
+  return { now: () => now, set: (next) => (now = new Date(next)) };
+}
+
+function report(id: string, publishedAt: string): StoryReport {
+  return {
+    storyId: id,
+    reportId: id,
+    feed: 'wire-a',
+    publishedAt,
+    title: `Title of ${id}`,
+    lede: `Lede of ${id}.`,
+    fingerprintVersion: 1,
+  };
+}
+
+describe('DynamoStoryStore on the embedded DynamoDB', () => {
+  let dynamo: EmbeddedDynamo;
+
+  beforeAll(async () => {
+    dynamo = await startEmbeddedDynamo();
+  });
+
+  afterAll(async () => {
+    await dynamo.stop();
+  });
+
+  it('finds a first report under any of its keys, once, with one query per key and no scan', async () => {
+    const clock = fixedClock('2026-04-01T12:00:00Z');
+    const store = new DynamoStoryStore(
+      dynamo.documentClient,
+      dynamo.tableNames.storyFingerprints,
+      clock,
+    );
+    const first = report('store-a', '2026-04-01T10:00:00.000Z');
+    await store.recordFirstReport(first, ['k:a1', 'k:a2'], new Date('2026-04-04T12:00:00Z'));
+    const requests = countDynamoRequests(dynamo.documentClient);
+
+    const found = await store.findFirstReports(
+      ['k:a1', 'k:a2', 'k:none'],
+      new Date('2026-03-30T12:00:00Z'),
+      new Date('2026-04-03T12:00:00Z'),
+    );
+
+    expect(found).toEqual([first]);
+    expect(requests.byOperation).toEqual({ Query: 3 });
+  });
+
+  it('leaves out reports published outside the window and records whose TTL has passed', async () => {
+    const clock = fixedClock('2026-04-10T12:00:00Z');
+    const store = new DynamoStoryStore(
+      dynamo.documentClient,
+      dynamo.tableNames.storyFingerprints,
+      clock,
+    );
+    await store.recordFirstReport(
+      report('store-old', '2026-04-05T12:00:00.000Z'),
+      ['k:b'],
+      new Date('2026-04-20T00:00:00Z'),
+    );
+    await store.recordFirstReport(
+      report('store-expired', '2026-04-10T11:00:00.000Z'),
+      ['k:b'],
+      new Date('2026-04-10T11:30:00Z'),
+    );
+    await store.recordFirstReport(
+      report('store-live', '2026-04-10T11:00:00.000Z'),
+      ['k:b'],
+      new Date('2026-04-13T12:00:00Z'),
+    );
+
+    const found = await store.findFirstReports(
+      ['k:b'],
+      new Date('2026-04-07T12:00:00Z'),
+      new Date('2026-04-13T12:00:00Z'),
+    );
+
+    expect(found.map((r) => r.reportId)).toEqual(['store-live']);
+  });
+
+  it('recording the same first report twice keeps one record per key', async () => {
+    const clock = fixedClock('2026-04-15T12:00:00Z');
+    const store = new DynamoStoryStore(
+      dynamo.documentClient,
+      dynamo.tableNames.storyFingerprints,
+      clock,
+    );
+    const first = report('store-twice', '2026-04-15T11:00:00.000Z');
+
+    await store.recordFirstReport(first, ['k:c'], new Date('2026-04-18T12:00:00Z'));
+    await store.recordFirstReport(first, ['k:c'], new Date('2026-04-18T12:00:00Z'));
+    const found = await store.findFirstReports(
+      ['k:c'],
+      new Date('2026-04-14T00:00:00Z'),
+      new Date('2026-04-16T00:00:00Z'),
+    );
+
+    expect(found).toEqual([first]);
+  });
+});
