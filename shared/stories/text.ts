@@ -22,6 +22,9 @@ const LEDE_MAX_WORDS = 80;
 // "MADRID —", "MIAMI GARDENS, Fla. —", "SEOUL, March 4 (Meridian Wire) -".
 const DATELINE =
   /^\s*[A-Z][A-Z'’.\- ]*[A-Z.](?:,\s*[^—–\n()]{1,40}?)?\s*(?:\([^)\n]{1,40}\)\s*)?(?:[—–]+|\s-{1,2})\s*/u;
+// A dateline in ordinary case is recognised only with its agency: "Seoul, March 4 (Yonhap) --".
+const DATELINE_WITH_AGENCY =
+  /^\s*\p{Lu}[\p{L}'’. -]{1,30}(?:,[^()—–\n]{1,30})?\s*\([^)\n]{1,40}\)\s*[—–-]{1,2}\s*/u;
 // A bare agency tag opening the summary: "(Meridian Wire) -".
 const LEADING_AGENCY = /^\s*\([^)\n]{1,40}\)\s*[—–-]{1,2}\s*/u;
 // Bylines and editing credits in brackets anywhere: "(Reporting by …; Editing by …)".
@@ -55,9 +58,23 @@ export function stripBoilerplate(summary: string): string {
     text = text.replace(TRAILING_AGENCY_BRACKETS, '').replace(TRAILING_AGENCY_DASH, '').trim();
   }
   text = text.replace(LEADING_AGENCY, '');
-  text = text.replace(DATELINE, '');
+  text = text.replace(DATELINE, '').replace(DATELINE_WITH_AGENCY, '');
   text = text.replace(LEADING_AGENCY, '');
   return text.trim();
+}
+
+// Markers wire services put before a headline: "UPDATE 2-", "BREAKING:", "EXCLUSIVE-".
+const TITLE_PREFIX =
+  /^\s*(?:(?:UPDATE|CORRECTED|REFILE|EXCLUSIVE|BREAKING|WRAPUP|ANALYSIS)(?:\s*\d+)?\s*[-:—–]\s*)+/iu;
+// The outlet after a headline: " - Reuters", " | Example News".
+const TITLE_SUFFIX = /\s+(?:[-—–|]\s*)(?:[A-Z][\w&.'’]*)(?:\s+[A-Z][\w&.'’]*){0,2}\s*$/u;
+
+/** Removes wire markers before a headline ("UPDATE 2-", "BREAKING:") and the outlet after it. */
+export function stripTitleBoilerplate(title: string): string {
+  const text = title.replace(WHITESPACE, ' ').trim().replace(TITLE_PREFIX, '');
+  const withoutOutlet = text.replace(TITLE_SUFFIX, '');
+  // A headline that is nothing but a name and a dash keeps its words.
+  return (withoutOutlet.split(' ').length >= 3 ? withoutOutlet : text).trim();
 }
 
 // A sentence ends at . ! or ? (a closing quote or bracket may follow) before a
@@ -99,5 +116,5 @@ export function lede(summary: string): string {
 
 /** The normalised text of an item for fingerprinting: title and lede, boilerplate removed. */
 export function storyText(item: Pick<Item, 'title' | 'summary'>): StoryText {
-  return { title: item.title.replace(WHITESPACE, ' ').trim(), lede: lede(item.summary) };
+  return { title: stripTitleBoilerplate(item.title), lede: lede(item.summary) };
 }

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { lede, splitSentences, storyText, stripBoilerplate } from '../../shared/stories/text.ts';
+import {
+  lede,
+  splitSentences,
+  storyText,
+  stripBoilerplate,
+  stripTitleBoilerplate,
+} from '../../shared/stories/text.ts';
 
 describe('stripBoilerplate', () => {
   it('removes a dateline in capitals with a dash', () => {
@@ -43,9 +49,35 @@ describe('stripBoilerplate', () => {
     );
   });
 
+  it('removes a dateline in ordinary case when it carries an agency', () => {
+    expect(stripBoilerplate('Seoul, March 4 (Yonhap) -- North Korea fired a missile.')).toBe(
+      'North Korea fired a missile.',
+    );
+    expect(stripBoilerplate('WASHINGTON (Reuters) - The Senate passed the bill.')).toBe(
+      'The Senate passed the bill.',
+    );
+  });
+
   it('keeps a summary that opens with an acronym and a number', () => {
     expect(stripBoilerplate('PAC-3 MSE interceptors arrived in Taiwan on Tuesday.')).toBe(
       'PAC-3 MSE interceptors arrived in Taiwan on Tuesday.',
+    );
+  });
+});
+
+describe('stripTitleBoilerplate', () => {
+  it('removes wire markers before a headline and the outlet after it', () => {
+    expect(stripTitleBoilerplate('UPDATE 2-Spain to send Ukraine more Patriots - Reuters')).toBe(
+      'Spain to send Ukraine more Patriots',
+    );
+    expect(stripTitleBoilerplate('BREAKING: Typhoon closes schools in Taipei | Wire A')).toBe(
+      'Typhoon closes schools in Taipei',
+    );
+  });
+
+  it('keeps a hyphenated headline whole', () => {
+    expect(stripTitleBoilerplate('Mexico beat South Africa 2-0 in World Cup opener')).toBe(
+      'Mexico beat South Africa 2-0 in World Cup opener',
     );
   });
 });
