@@ -355,7 +355,9 @@ interface Anchors {
   prefixes: string[];
   cost: number;
   /** Term ids of the words then the prefixes, set by the matcher. */
-  ids?: number[];
+  ids: number[];
+  /** The set's cost when the matcher last ranked sets. */
+  rank: number;
 }
 
 // Words so common in news text that anchoring a watch on them makes it a
@@ -376,27 +378,27 @@ function wordCost(word: string): number {
 const NAME = /^["\u201c{(]*\p{Lu}/u;
 const NAME_FACTOR = 0.3;
 
+function anchors(words: string[], prefixes: string[], cost: number): Anchors {
+  return { words, prefixes, cost, ids: [], rank: 0 };
+}
+
 /** The anchors of a single term, with a cost estimating how often it occurs in news. */
 function termAnchors(e: Term): Anchors {
   const factor = e.kind === 'exact' || NAME.test(e.text) ? NAME_FACTOR : 1;
   switch (e.kind) {
     case 'word':
-      return { words: [e.token], prefixes: [], cost: wordCost(e.token) * factor };
+      return anchors([e.token], [], wordCost(e.token) * factor);
     case 'exact': {
       const folded = foldWord(e.token);
-      return { words: [folded], prefixes: [], cost: wordCost(folded) * factor };
+      return anchors([folded], [], wordCost(folded) * factor);
     }
     case 'phrase': {
       // Anchored on its rarest word; a phrase as a whole is rarer still.
       const best = e.tokens.reduce((a, b) => (wordCost(b) < wordCost(a) ? b : a));
-      return {
-        words: [best],
-        prefixes: [],
-        cost: wordCost(best) * factor * 0.5 ** (e.tokens.length - 1),
-      };
+      return anchors([best], [], wordCost(best) * factor * 0.5 ** (e.tokens.length - 1));
     }
     case 'prefix':
-      return { words: [], prefixes: [e.prefix], cost: (5 + 40 / e.prefix.length) * factor };
+      return anchors([], [e.prefix], (5 + 40 / e.prefix.length) * factor);
   }
 }
 
@@ -409,11 +411,9 @@ function requiredAnchors(e: Expr): Anchors[] {
   switch (e.kind) {
     case 'phrase':
       // Every word of a phrase must occur, each one a requirement of its own.
-      return [...new Set(e.tokens)].map((token) => ({
-        words: [token],
-        prefixes: [],
-        cost: wordCost(token) * (NAME.test(e.text) ? NAME_FACTOR : 1),
-      }));
+      return [...new Set(e.tokens)].map((token) =>
+        anchors([token], [], wordCost(token) * (NAME.test(e.text) ? NAME_FACTOR : 1)),
+      );
     case 'word':
     case 'prefix':
     case 'exact':
@@ -425,7 +425,7 @@ function requiredAnchors(e: Expr): Anchors[] {
     case 'scope':
       return requiredAnchors(e.child);
     case 'or': {
-      const all: Anchors = { words: [], prefixes: [], cost: 0 };
+      const all = anchors([], [], 0);
       for (const child of e.children) {
         // An alternative is satisfied only if its own cheapest requirement is.
         const sets = requiredAnchors(child);
@@ -473,45 +473,22 @@ const T_WORD = 0;
 const T_PREFIX = 1;
 const T_EXACT = 2;
 const T_PHRASE = 3;
-const N_AND = 4;
-const N_OR = 5;
-const N_NOT = 6;
-const N_SCOPE = 7;
-const N_FILTER = 8;
-const N_NEAR = 9;
-const N_INVALID = 10;
 
-/**
- * A watch's expression compiled over term ids. One class for every kind, so
- * that the evaluator's property reads stay monomorphic; terms are shared by
- * every watch that uses them.
- */
-class Node {
-  /** Word or wildcard id; for `{Exact}`, the id of its folded word. */
-  id = -1;
-  /** A phrase's word ids. */
-  ids: Int32Array = EMPTY_IDS;
-  /** Tokens a term's occurrence spans. */
-  width = 1;
-  /** Per term: where its occurrences in the current item are cached. */
-  slot = -1;
-  /** The exact token, a filter's value, or an invalid node's error. */
-  value = '';
-  /** The term as written, for hits. */
-  text = '';
-  onSource = false;
-  children: Node[] = NO_NODES;
-  /** NEAR operands, flattened to their terms. */
-  left: Node[] = NO_NODES;
-  right: Node[] = NO_NODES;
-  distance = 0;
-  ordered = false;
-
-  constructor(readonly op: number) {}
-}
-
-const EMPTY_IDS = new Int32Array(0);
-const NO_NODES: Node[] = [];
+// Operations of the evaluation code; each is [op, length, ...].
+/** [E_TERM, 4, term slot, text] */
+const E_TERM = 0;
+/** [E_AND or E_OR, length, operand count, ...operands] */
+const E_AND = 1;
+const E_OR = 2;
+/** [E_NOT or E_SCOPE, length, operand] */
+const E_NOT = 3;
+const E_SCOPE = 4;
+/** [E_FILTER, 4, 1 for source or 0 for lang, value] */
+const E_FILTER = 5;
+/** [E_NEAR, length, distance, ordered, left count, right count, ...(term slot, text) pairs] */
+const E_NEAR = 6;
+/** [E_INVALID, 3, message]: throws when evaluated, as `evaluate` does. */
+const E_INVALID = 7;
 
 /**
  * All watches of a rule set compiled into one matcher. Each watch is indexed
@@ -537,9 +514,18 @@ export class Matcher {
   private bucketLength = Number.POSITIVE_INFINITY;
   /** Per watch: every anchor set that must have a hit for it to match. */
   private readonly requirements: Anchors[][];
-  /** Per term id: the watches indexed under it. */
-  private watchesOf: number[][] = [];
+  /** The distinct anchor sets of `requirements`. */
+  private readonly anchorSets: Anchors[];
+  /** Per term id: the watches indexed under it, from `indexStart[id]` to `indexStart[id + 1]`. */
+  private indexStart: Int32Array = new Int32Array(1);
+  private indexed: Int32Array = new Int32Array(0);
   private unanchored: number[] = [];
+  /**
+   * Per watch from `checkStart[watch]`: its required sets other than the
+   * indexed one, cheapest first, each as a count then that many term ids.
+   */
+  private checkStart: Int32Array = new Int32Array(1);
+  private checks: Int32Array = new Int32Array(0);
   private itemsSeen = 0;
   private nextRebalance: number;
   /** Per watch: the epoch of the last item it became a candidate for. */
@@ -564,9 +550,28 @@ export class Matcher {
   private readonly programStart: Int32Array;
   /** Whether a watch's presence test decides it: only words, wildcards, AND, OR, NOT. */
   private readonly decided: Uint8Array;
-  /** Each watch's expression over term ids. */
-  private readonly roots: Node[];
-  private readonly terms = new Map<string, Node>();
+  /**
+   * Every watch's expression over term slots, one after another (see E_TERM
+   * and the others), from `evalStart[watch]`: a candidate is read from a few
+   * adjacent cache lines rather than from objects spread over the heap.
+   */
+  private readonly code: Int32Array;
+  private readonly evalStart: Int32Array;
+  /** Whether a watch has `sources` or `lang` of its own. */
+  private readonly constrained: Uint8Array;
+  /** Term key → slot; per slot, what the term is. */
+  private readonly slots = new Map<string, number>();
+  private readonly slotKinds: number[] = [];
+  /** Word or wildcard id; for an exact term its folded word's; for a phrase its first word's. */
+  private readonly slotTargets: number[] = [];
+  private readonly slotWidths: number[] = [];
+  /** A phrase's word ids, from `slotPhrase[slot]` in `phraseIds`. */
+  private readonly slotPhrase: number[] = [];
+  private readonly phraseIds: number[] = [];
+  private readonly exactTokens: string[] = [];
+  /** Strings the code refers to by index: terms as written, filter values, errors. */
+  private readonly strings: string[] = [];
+  private readonly stringIndex = new Map<string, number>();
   /** Per term slot: the epoch its occurrences were found in, and where they are in `pool`. */
   private slotEpoch: Uint32Array = new Uint32Array(0);
   private slotStart: Int32Array = new Int32Array(0);
@@ -578,7 +583,8 @@ export class Matcher {
   /** Hits of the watch being collected: first and last token, and the term. */
   private hitFirst = new Int32Array(64);
   private hitLast = new Int32Array(64);
-  private hitTerms: Node[] = [];
+  private hitTexts: number[] = [];
+  private hitOrder = new Int32Array(64);
   private hitCount = 0;
   /** Per token position: the `hitEpoch` of the watch that already has a one-token hit there. */
   private hitSeen = new Uint32Array(256);
@@ -609,7 +615,8 @@ export class Matcher {
       return set;
     };
     this.requirements = watches.map((watch) => requiredAnchors(watch.expr).map(intern));
-    for (const set of interned.values()) {
+    this.anchorSets = [...interned.values()];
+    for (const set of this.anchorSets) {
       set.ids = [
         ...set.words.map((w) => this.termId(w)),
         ...set.prefixes.map((p) => this.prefixId(p)),
@@ -617,19 +624,25 @@ export class Matcher {
     }
     this.programStart = new Int32Array(watches.length);
     this.decided = new Uint8Array(watches.length);
+    this.evalStart = new Int32Array(watches.length);
+    this.constrained = new Uint8Array(watches.length);
     const code: number[] = [];
-    this.roots = watches.map((watch, index) => {
+    const evaluation: number[] = [];
+    watches.forEach((watch, index) => {
       this.programStart[index] = code.length;
       this.decided[index] = this.emit(watch.expr, code) ? 1 : 0;
-      return this.compile(watch.expr);
+      this.evalStart[index] = evaluation.length;
+      this.compile(watch.expr, evaluation);
+      this.constrained[index] = watch.sources || watch.lang ? 1 : 0;
     });
     this.program = Int32Array.from(code);
+    this.code = Int32Array.from(evaluation);
     const terms = this.termCount;
     this.termItems = new Float64Array(terms);
     this.present = new Uint32Array(terms);
     this.head = new Int32Array(terms);
     this.tail = new Int32Array(terms);
-    const slots = this.terms.size;
+    const slots = this.slotKinds.length;
     this.slotEpoch = new Uint32Array(slots);
     this.slotStart = new Int32Array(slots);
     this.slotCount = new Int32Array(slots);
@@ -700,113 +713,97 @@ export class Matcher {
     return ids;
   }
 
-  /** The shared node of a term, registering its ids. */
-  private term(t: Term): Node {
+  /** The slot of a term, shared by every watch that uses it; registers its ids. */
+  private term(t: Term): number {
     const key = termKey(t);
-    const known = this.terms.get(key);
-    if (known) return known;
-    let node: Node;
+    const known = this.slots.get(key);
+    if (known !== undefined) return known;
+    const slot = this.slotKinds.length;
+    this.slots.set(key, slot);
+    let kind = T_WORD;
+    let target = -1;
+    let width = 1;
+    let exact = '';
+    const phrase = this.phraseIds.length;
     switch (t.kind) {
       case 'word':
-        node = new Node(T_WORD);
-        node.id = this.termId(t.token);
+        target = this.termId(t.token);
         break;
       case 'prefix':
-        node = new Node(T_PREFIX);
-        node.id = this.prefixId(t.prefix);
+        kind = T_PREFIX;
+        target = this.prefixId(t.prefix);
         break;
       case 'exact':
-        node = new Node(T_EXACT);
-        node.id = this.termId(foldWord(t.token));
-        node.value = t.token;
+        kind = T_EXACT;
+        target = this.termId(foldWord(t.token));
+        exact = t.token;
         break;
       case 'phrase':
-        node = new Node(T_PHRASE);
-        node.ids = Int32Array.from(t.tokens, (token) => this.termId(token));
-        node.width = t.tokens.length;
+        kind = T_PHRASE;
+        for (const token of t.tokens) this.phraseIds.push(this.termId(token));
+        target = t.tokens.length > 0 ? (this.phraseIds[phrase] as number) : -1;
+        width = t.tokens.length;
         break;
     }
-    // Hits name the term as written; terms that fold alike may be written differently.
-    node.text = t.text;
-    node.slot = this.terms.size;
-    this.terms.set(key, node);
-    return node;
+    this.slotKinds.push(kind);
+    this.slotTargets.push(target);
+    this.slotWidths.push(width);
+    this.slotPhrase.push(phrase);
+    this.exactTokens.push(exact);
+    return slot;
   }
 
-  private compile(e: Expr): Node {
+  private string(value: string): number {
+    let index = this.stringIndex.get(value);
+    if (index === undefined) {
+      index = this.strings.length;
+      this.strings.push(value);
+      this.stringIndex.set(value, index);
+    }
+    return index;
+  }
+
+  /** Appends the evaluation code of `e` to `code`. */
+  private compile(e: Expr, code: number[]): void {
+    const at = code.length;
     switch (e.kind) {
       case 'word':
       case 'prefix':
       case 'exact':
       case 'phrase':
-        return this.termWithText(e);
+        // Hits name the term as written; terms that fold alike may be written differently.
+        code.push(E_TERM, 4, this.term(e), this.string(e.text));
+        return;
       case 'and':
-      case 'or': {
-        const node = new Node(e.kind === 'and' ? N_AND : N_OR);
-        node.children = e.children.map((c) => this.compile(c));
-        return node;
-      }
+      case 'or':
+        code.push(e.kind === 'and' ? E_AND : E_OR, 0, e.children.length);
+        for (const child of e.children) this.compile(child, code);
+        break;
       case 'not':
-      case 'scope': {
-        const node = new Node(e.kind === 'not' ? N_NOT : N_SCOPE);
-        node.children = [this.compile(e.child)];
-        return node;
-      }
-      case 'filter': {
-        const node = new Node(N_FILTER);
-        node.onSource = e.on === 'source';
-        node.value = e.value;
-        return node;
-      }
+      case 'scope':
+        code.push(e.kind === 'not' ? E_NOT : E_SCOPE, 0);
+        this.compile(e.child, code);
+        break;
+      case 'filter':
+        code.push(E_FILTER, 4, e.on === 'source' ? 1 : 0, this.string(e.value));
+        return;
       case 'near': {
-        const node = new Node(N_NEAR);
-        const left: Node[] = [];
-        const right: Node[] = [];
-        const invalid = this.operandTerms(e.left, left) ?? this.operandTerms(e.right, right);
-        if (invalid !== undefined) return invalidNode(`invalid NEAR operand ${invalid}`);
-        node.left = left;
-        node.right = right;
-        node.distance = e.distance;
-        node.ordered = e.ordered;
-        return node;
+        const left: Term[] = [];
+        const right: Term[] = [];
+        const invalid = operandTerms(e.left, left) ?? operandTerms(e.right, right);
+        if (invalid !== undefined) {
+          code.push(E_INVALID, 3, this.string(`invalid NEAR operand ${invalid}`));
+          return;
+        }
+        code.push(E_NEAR, 0, e.distance, e.ordered ? 1 : 0, left.length, right.length);
+        for (const t of [...left, ...right]) code.push(this.term(t), this.string(t.text));
+        break;
       }
       case 'list':
-        return invalidNode(`list @${e.name} was not expanded before evaluation`);
+        code.push(E_INVALID, 3, this.string(`list @${e.name} was not expanded before evaluation`));
+        return;
     }
-  }
-
-  /**
-   * A term's node. Terms that share a key but are written differently (`Korea`,
-   * `korea`) share occurrences but not the text their hits carry, so the shared
-   * node is copied when the text differs.
-   */
-  private termWithText(t: Term): Node {
-    const shared = this.term(t);
-    if (shared.text === t.text) return shared;
-    const node = new Node(shared.op);
-    node.id = shared.id;
-    node.ids = shared.ids;
-    node.width = shared.width;
-    node.slot = shared.slot;
-    node.value = shared.value;
-    node.text = t.text;
-    return node;
-  }
-
-  /** Appends the terms of a proximity operand; returns the kind of an operand that is not one. */
-  private operandTerms(e: Expr, out: Node[]): string | undefined {
-    if (e.kind === 'or') {
-      for (const c of e.children) {
-        const invalid = this.operandTerms(c, out);
-        if (invalid !== undefined) return invalid;
-      }
-      return undefined;
-    }
-    if (e.kind === 'word' || e.kind === 'phrase' || e.kind === 'prefix' || e.kind === 'exact') {
-      out.push(this.termWithText(e));
-      return undefined;
-    }
-    return e.kind;
+    code[at + 1] = code.length - at;
   }
 
   /**
@@ -891,6 +888,23 @@ export class Matcher {
     return exact;
   }
 
+  /** Whether each required set of the watch but its indexed one has a term in the item. */
+  private requiredOccur(index: number): boolean {
+    const checks = this.checks;
+    const present = this.present;
+    const epoch = this.epoch;
+    const to = this.checkStart[index + 1] as number;
+    let at = this.checkStart[index] as number;
+    while (at < to) {
+      const end = at + 1 + (checks[at] as number);
+      let k = at + 1;
+      while (k < end && present[checks[k] as number] !== epoch) k++;
+      if (k === end) return false;
+      at = end;
+    }
+    return true;
+  }
+
   /** Runs the presence test at `at` on the current item. */
   private passes(at: number): boolean {
     const code = this.program;
@@ -920,27 +934,57 @@ export class Matcher {
     }
   }
 
-  /** Indexes each watch under its cheapest required set; the next cheapest become extra checks. */
+  /**
+   * Indexes each watch under its cheapest required set, and keeps the others,
+   * cheapest first, as a quick check: a watch found through one rare term
+   * usually lacks another it requires, and a few looks at `present` say so
+   * before its presence test runs.
+   */
   private buildIndex(cost: (set: Anchors) => number): void {
-    this.watchesOf = Array.from({ length: this.termCount }, () => []);
+    for (const set of this.anchorSets) set.rank = cost(set);
+    const primaries: number[] = [];
     this.unanchored = [];
+    const checkStart = new Int32Array(this.watches.length + 1);
+    const checks: number[] = [];
+    const ranked: Anchors[] = [];
     this.requirements.forEach((sets, index) => {
-      let primary: Anchors | undefined;
-      let best = 0;
-      // The first of equally cheap sets, as a stable sort would rank them.
+      // Insertion sort, stable: the first of equally cheap sets is the primary.
+      ranked.length = 0;
       for (const set of sets) {
-        const c = cost(set);
-        if (primary === undefined || c < best) {
-          primary = set;
-          best = c;
-        }
+        if (ranked.includes(set)) continue;
+        let j = ranked.length;
+        while (j > 0 && (ranked[j - 1] as Anchors).rank > set.rank) j--;
+        ranked.splice(j, 0, set);
       }
+      for (let k = 1; k < ranked.length; k++) {
+        const ids = (ranked[k] as Anchors).ids;
+        checks.push(ids.length);
+        for (const id of ids) checks.push(id);
+      }
+      checkStart[index + 1] = checks.length;
+      const primary = ranked[0];
       if (!primary) {
         this.unanchored.push(index);
         return;
       }
-      for (const id of new Set(primary.ids ?? [])) this.watchesOf[id]?.push(index);
+      for (const id of new Set(primary.ids)) primaries.push(id, index);
     });
+    const indexStart = new Int32Array(this.termCount + 1);
+    for (let k = 0; k < primaries.length; k += 2)
+      (indexStart[(primaries[k] as number) + 1] as number)++;
+    for (let id = 0; id < this.termCount; id++) {
+      indexStart[id + 1] = (indexStart[id + 1] as number) + (indexStart[id] as number);
+    }
+    const fill = indexStart.slice(0, this.termCount);
+    const indexed = new Int32Array(primaries.length / 2);
+    for (let k = 0; k < primaries.length; k += 2) {
+      const id = primaries[k] as number;
+      indexed[(fill[id] as number)++] = primaries[k + 1] as number;
+    }
+    this.indexStart = indexStart;
+    this.indexed = indexed;
+    this.checkStart = checkStart;
+    this.checks = Int32Array.from(checks);
   }
 
   /** Re-chooses indexed anchors from observed frequencies (chance an item contains the set). */
@@ -948,7 +992,7 @@ export class Matcher {
     const items = this.itemsSeen + 1;
     this.buildIndex((set) => {
       let p = 0;
-      for (const id of set.ids ?? []) p += ((this.termItems[id] ?? 0) + 0.5) / items;
+      for (const id of set.ids) p += ((this.termItems[id] ?? 0) + 0.5) / items;
       // Ties (terms never seen) fall back to the static guess.
       return p + set.cost * 1e-9;
     });
@@ -963,12 +1007,12 @@ export class Matcher {
     const candidates = this.candidateBuffer;
     for (let k = 0; k < count; k++) {
       const index = candidates[k] as number;
-      const watch = this.watches[index] as Watch;
-      if (!watchAdmits(watch, item)) continue;
-      const root = this.roots[index] as Node;
+      if (this.constrained[index] === 1 && !watchAdmits(this.watches[index] as Watch, item))
+        continue;
+      const root = this.evalStart[index] as number;
       // A watch of words and wildcards only is decided by its presence test.
       if (this.decided[index] !== 1 && !this.holds(root, false)) continue;
-      matches.push({ watchId: watch.id, hits: this.hits(root) });
+      matches.push({ watchId: (this.watches[index] as Watch).id, hits: this.hits(root) });
     }
     return matches;
   }
@@ -1031,6 +1075,7 @@ export class Matcher {
     let admitted = 0;
     for (let k = 0; k < count; k++) {
       const index = candidates[k] as number;
+      if (!this.requiredOccur(index)) continue;
       if (this.passes(this.programStart[index] as number)) candidates[admitted++] = index;
     }
     if (++this.itemsSeen >= this.nextRebalance) {
@@ -1061,12 +1106,13 @@ export class Matcher {
   /** Adds the watches indexed under term `id` to the candidates; returns their new count. */
   private take(id: number, count: number): number {
     (this.termItems[id] as number)++;
-    const list = this.watchesOf[id] as number[];
+    const indexed = this.indexed;
     const stamp = this.stamp;
     const epoch = this.epoch;
+    const to = this.indexStart[id + 1] as number;
     let n = count;
-    for (let k = 0; k < list.length; k++) {
-      const index = list[k] as number;
+    for (let k = this.indexStart[id] as number; k < to; k++) {
+      const index = indexed[k] as number;
       if (stamp[index] !== epoch) {
         stamp[index] = epoch;
         this.candidateBuffer[n++] = index;
@@ -1088,39 +1134,41 @@ export class Matcher {
    * The slot of a term's occurrences in the current item, found on first use:
    * `slotCount` first token positions from `slotStart` in `pool`, ascending.
    */
-  private occurrences(t: Node): number {
-    const slot = t.slot;
+  private occurrences(slot: number): number {
     if (this.slotEpoch[slot] === this.epoch) return slot;
     this.slotEpoch[slot] = this.epoch;
     const start = this.poolLength;
-    switch (t.op) {
+    const target = this.slotTargets[slot] as number;
+    switch (this.slotKinds[slot]) {
       case T_WORD:
       case T_PREFIX:
-        for (let n = this.firstNode(t.id); n !== -1; n = this.nodeNext[n] as number) {
+        for (let n = this.firstNode(target); n !== -1; n = this.nodeNext[n] as number) {
           this.push(this.nodePosition[n] as number);
         }
         break;
       case T_EXACT: {
         const exacts = this.tokens.exacts;
-        for (let n = this.firstNode(t.id); n !== -1; n = this.nodeNext[n] as number) {
+        const token = this.exactTokens[slot];
+        for (let n = this.firstNode(target); n !== -1; n = this.nodeNext[n] as number) {
           const position = this.nodePosition[n] as number;
-          if (exacts[position] === t.value) this.push(position);
+          if (exacts[position] === token) this.push(position);
         }
         break;
       }
       case T_PHRASE: {
-        const ids = t.ids;
+        const ids = this.phraseIds;
+        const from = this.slotPhrase[slot] as number;
+        const width = this.slotWidths[slot] as number;
         const { titleLength, length } = this.tokens;
         const tokenWord = this.tokenWord;
-        const head = ids.length > 0 ? (ids[0] as number) : -1;
-        for (let n = this.firstNode(head); n !== -1; n = this.nodeNext[n] as number) {
+        for (let n = this.firstNode(target); n !== -1; n = this.nodeNext[n] as number) {
           const position = this.nodePosition[n] as number;
           // A phrase does not run from the title into the summary.
           const end = position < titleLength ? titleLength : length;
-          if (position + ids.length > end) continue;
+          if (position + width > end) continue;
           let k = 1;
-          while (k < ids.length && tokenWord[position + k] === ids[k]) k++;
-          if (k === ids.length) this.push(position);
+          while (k < width && tokenWord[position + k] === ids[from + k]) k++;
+          if (k === width) this.push(position);
         }
         break;
       }
@@ -1144,89 +1192,117 @@ export class Matcher {
     this.pool[this.poolLength++] = position;
   }
 
-  /** Whether `n` holds for the current item; `titleOnly` is set under `title:`. */
-  private holds(n: Node, titleOnly: boolean): boolean {
-    switch (n.op) {
-      case T_WORD:
-      case T_PREFIX: {
-        const node = this.firstNode(n.id);
-        return (
-          node !== -1 &&
-          (!titleOnly || (this.nodePosition[node] as number) < this.tokens.titleLength)
-        );
-      }
-      case T_EXACT:
-      case T_PHRASE: {
-        const slot = this.occurrences(n);
-        if (this.slotCount[slot] === 0) return false;
-        return (
-          !titleOnly ||
-          (this.pool[this.slotStart[slot] as number] as number) < this.tokens.titleLength
-        );
-      }
-      case N_AND: {
-        const children = n.children;
-        for (let k = 0; k < children.length; k++) {
-          if (!this.holds(children[k] as Node, titleOnly)) return false;
+  /** Whether the term in `slot` occurs (in the title, when `titleOnly`). */
+  private termHolds(slot: number, titleOnly: boolean): boolean {
+    const kind = this.slotKinds[slot];
+    if (kind === T_WORD || kind === T_PREFIX) {
+      const node = this.firstNode(this.slotTargets[slot] as number);
+      return (
+        node !== -1 && (!titleOnly || (this.nodePosition[node] as number) < this.tokens.titleLength)
+      );
+    }
+    this.occurrences(slot);
+    if (this.slotCount[slot] === 0) return false;
+    return (
+      !titleOnly || (this.pool[this.slotStart[slot] as number] as number) < this.tokens.titleLength
+    );
+  }
+
+  /** Whether the code at `at` holds for the current item; `titleOnly` is set under `title:`. */
+  private holds(at: number, titleOnly: boolean): boolean {
+    const code = this.code;
+    switch (code[at]) {
+      case E_TERM:
+        return this.termHolds(code[at + 2] as number, titleOnly);
+      case E_AND: {
+        let operand = at + 3;
+        for (let n = code[at + 2] as number; n > 0; n--) {
+          if (!this.holds(operand, titleOnly)) return false;
+          operand += code[operand + 1] as number;
         }
         return true;
       }
-      case N_OR: {
-        const children = n.children;
-        for (let k = 0; k < children.length; k++) {
-          if (this.holds(children[k] as Node, titleOnly)) return true;
+      case E_OR: {
+        let operand = at + 3;
+        for (let n = code[at + 2] as number; n > 0; n--) {
+          if (this.holds(operand, titleOnly)) return true;
+          operand += code[operand + 1] as number;
         }
         return false;
       }
-      case N_NOT:
-        return !this.holds(n.children[0] as Node, titleOnly);
-      case N_SCOPE:
-        return this.holds(n.children[0] as Node, true);
-      case N_FILTER:
-        return filterHolds(n.onSource ? 'source' : 'lang', n.value, this.input);
-      case N_NEAR:
-        return this.nearHolds(n, titleOnly);
+      case E_NOT:
+        return !this.holds(at + 2, titleOnly);
+      case E_SCOPE:
+        return this.holds(at + 2, true);
+      case E_FILTER:
+        return filterHolds(
+          code[at + 2] === 1 ? 'source' : 'lang',
+          this.strings[code[at + 3] as number] as string,
+          this.input,
+        );
+      case E_NEAR:
+        return this.near(at, titleOnly, false);
       default:
-        throw new Error(n.value);
+        throw new Error(this.strings[code[at + 2] as number]);
     }
   }
 
-  private nearHolds(near: Node, titleOnly: boolean): boolean {
+  /**
+   * Whether the NEAR at `at` holds; with `collect`, records the hits of every
+   * pair of occurrences that satisfies it, left then right, as `nearPairs` does.
+   */
+  private near(at: number, titleOnly: boolean, collect: boolean): boolean {
+    const code = this.code;
+    const distance = code[at + 2] as number;
+    const ordered = code[at + 3] === 1;
+    const leftFrom = at + 6;
+    const rightFrom = leftFrom + 2 * (code[at + 4] as number);
+    const rightTo = rightFrom + 2 * (code[at + 5] as number);
     let lefts = 0;
-    for (const t of near.left) lefts += this.slotCount[this.occurrences(t)] as number;
+    for (let k = leftFrom; k < rightFrom; k += 2) {
+      lefts += this.slotCount[this.occurrences(code[k] as number)] as number;
+    }
     if (lefts === 0) return false;
-    for (const t of near.right) this.occurrences(t);
+    for (let k = rightFrom; k < rightTo; k += 2) this.occurrences(code[k] as number);
     const pool = this.pool;
     const titleLength = this.tokens.titleLength;
-    const distance = near.distance;
-    for (const l of near.left) {
-      const lFrom = this.slotStart[l.slot] as number;
-      const lTo = lFrom + (this.slotCount[l.slot] as number);
+    let found = false;
+    for (let l = leftFrom; l < rightFrom; l += 2) {
+      const lSlot = code[l] as number;
+      const lWidth = this.slotWidths[lSlot] as number;
+      const lFrom = this.slotStart[lSlot] as number;
+      const lTo = lFrom + (this.slotCount[lSlot] as number);
       for (let i = lFrom; i < lTo; i++) {
         const a = pool[i] as number;
         const aTitle = a < titleLength;
         if (titleOnly && !aTitle) continue;
-        const aLast = a + l.width - 1;
-        for (const r of near.right) {
-          const rFrom = this.slotStart[r.slot] as number;
-          const rTo = rFrom + (this.slotCount[r.slot] as number);
+        const aLast = a + lWidth - 1;
+        for (let r = rightFrom; r < rightTo; r += 2) {
+          const rSlot = code[r] as number;
+          const rWidth = this.slotWidths[rSlot] as number;
+          const rFrom = this.slotStart[rSlot] as number;
+          const rTo = rFrom + (this.slotCount[rSlot] as number);
           for (let j = rFrom; j < rTo; j++) {
             const b = pool[j] as number;
             if (b < titleLength !== aTitle) continue;
-            if (aLast < b) {
-              if (b - aLast - 1 <= distance) return true;
-            } else if (!near.ordered && b + r.width - 1 < a && a - (b + r.width) <= distance) {
-              return true;
-            }
+            let gap: number;
+            if (aLast < b) gap = b - aLast - 1;
+            else if (!ordered && b + rWidth - 1 < a) gap = a - (b + rWidth);
+            else continue;
+            if (gap > distance) continue;
+            if (!collect) return true;
+            found = true;
+            this.addHit(a, lWidth, code[l + 1] as number);
+            this.addHit(b, rWidth, code[r + 1] as number);
           }
         }
       }
     }
-    return false;
+    return found;
   }
 
   /** The hits of a watch that holds, as `collectHits` gives them. */
-  private hits(root: Node): TermHit[] {
+  private hits(root: number): TermHit[] {
     this.hitCount = 0;
     this.hitEpoch = this.hitEpoch === 0xffffffff ? 1 : this.hitEpoch + 1;
     if (this.hitEpoch === 1) this.hitSeen.fill(0);
@@ -1234,101 +1310,75 @@ export class Matcher {
     const count = this.hitCount;
     const first = this.hitFirst;
     // Stable insertion sort of the hit indexes by first token, as `dedupeHits` sorts by offset.
-    const order: number[] = [];
+    if (this.hitOrder.length < count) this.hitOrder = new Int32Array(this.hitFirst.length);
+    const order = this.hitOrder;
     for (let k = 0; k < count; k++) {
       const at = first[k] as number;
-      let j = order.length;
-      while (j > 0 && (first[order[j - 1] as number] as number) > at) j--;
-      order.splice(j, 0, k);
+      let j = k;
+      while (j > 0 && (first[order[j - 1] as number] as number) > at) {
+        order[j] = order[j - 1] as number;
+        j--;
+      }
+      order[j] = k;
     }
     const { starts, ends, titleLength } = this.tokens;
     const hits: TermHit[] = [];
-    for (const k of order) {
+    for (let n = 0; n < count; n++) {
+      const k = order[n] as number;
       const a = first[k] as number;
-      const b = this.hitLast[k] as number;
-      const title = a < titleLength;
       hits.push({
-        term: (this.hitTerms[k] as Node).text,
-        field: title ? 'title' : 'summary',
+        term: this.strings[this.hitTexts[k] as number] as string,
+        field: a < titleLength ? 'title' : 'summary',
         start: starts[a] as number,
-        end: ends[b] as number,
+        end: ends[this.hitLast[k] as number] as number,
       });
     }
     return hits;
   }
 
-  /** Records the hits of `n`, as `collectHits` visits the expression. */
-  private collect(n: Node, titleOnly: boolean): void {
-    switch (n.op) {
-      case T_WORD:
-      case T_PREFIX:
-      case T_EXACT:
-      case T_PHRASE: {
-        const slot = this.occurrences(n);
+  /** Records the hits of the code at `at`, as `collectHits` visits the expression. */
+  private collect(at: number, titleOnly: boolean): void {
+    const code = this.code;
+    switch (code[at]) {
+      case E_TERM: {
+        const slot = this.occurrences(code[at + 2] as number);
+        const width = this.slotWidths[slot] as number;
+        const text = code[at + 3] as number;
         const from = this.slotStart[slot] as number;
         const to = from + (this.slotCount[slot] as number);
         const titleLength = this.tokens.titleLength;
         for (let i = from; i < to; i++) {
           const a = this.pool[i] as number;
-          if (!titleOnly || a < titleLength) this.addHit(a, n);
+          if (!titleOnly || a < titleLength) this.addHit(a, width, text);
         }
         return;
       }
-      case N_AND:
-        for (const c of n.children) if (c.op !== N_NOT) this.collect(c, titleOnly);
+      case E_AND:
+      case E_OR: {
+        const or = code[at] === E_OR;
+        let operand = at + 3;
+        for (let n = code[at + 2] as number; n > 0; n--) {
+          if (or ? this.holds(operand, titleOnly) : code[operand] !== E_NOT) {
+            this.collect(operand, titleOnly);
+          }
+          operand += code[operand + 1] as number;
+        }
         return;
-      case N_OR:
-        for (const c of n.children) if (this.holds(c, titleOnly)) this.collect(c, titleOnly);
+      }
+      case E_SCOPE:
+        this.collect(at + 2, true);
         return;
-      case N_SCOPE:
-        this.collect(n.children[0] as Node, true);
-        return;
-      case N_NEAR:
-        this.collectNear(n, titleOnly);
+      case E_NEAR:
+        this.near(at, titleOnly, true);
         return;
       default:
         return;
     }
   }
 
-  /** Hits of every pair of occurrences that satisfies a NEAR, left then right, as `nearPairs`. */
-  private collectNear(near: Node, titleOnly: boolean): void {
-    for (const t of near.left) this.occurrences(t);
-    for (const t of near.right) this.occurrences(t);
-    const titleLength = this.tokens.titleLength;
-    const distance = near.distance;
-    for (const l of near.left) {
-      const lFrom = this.slotStart[l.slot] as number;
-      const lTo = lFrom + (this.slotCount[l.slot] as number);
-      for (let i = lFrom; i < lTo; i++) {
-        const a = this.pool[i] as number;
-        const aTitle = a < titleLength;
-        if (titleOnly && !aTitle) continue;
-        const aLast = a + l.width - 1;
-        for (const r of near.right) {
-          const rFrom = this.slotStart[r.slot] as number;
-          const rTo = rFrom + (this.slotCount[r.slot] as number);
-          for (let j = rFrom; j < rTo; j++) {
-            const b = this.pool[j] as number;
-            if (b < titleLength !== aTitle) continue;
-            const bLast = b + r.width - 1;
-            let gap: number;
-            if (aLast < b) gap = b - aLast - 1;
-            else if (!near.ordered && bLast < a) gap = a - bLast - 1;
-            else continue;
-            if (gap <= distance) {
-              this.addHit(a, l);
-              this.addHit(b, r);
-            }
-          }
-        }
-      }
-    }
-  }
-
-  /** Adds the occurrence of `term` at `first` unless the watch already has a hit at that span. */
-  private addHit(first: number, term: Node): void {
-    const last = first + term.width - 1;
+  /** Adds an occurrence at `first` unless the watch already has a hit at that span. */
+  private addHit(first: number, width: number, text: number): void {
+    const last = first + width - 1;
     if (first === last) {
       if (this.hitSeen[first] === this.hitEpoch) return;
       this.hitSeen[first] = this.hitEpoch;
@@ -1348,14 +1398,24 @@ export class Matcher {
     }
     this.hitFirst[k] = first;
     this.hitLast[k] = last;
-    this.hitTerms[k] = term;
+    this.hitTexts[k] = text;
   }
 }
 
-function invalidNode(message: string): Node {
-  const node = new Node(N_INVALID);
-  node.value = message;
-  return node;
+/** Appends the terms of a proximity operand; returns the kind of an operand that is not one. */
+function operandTerms(e: Expr, out: Term[]): string | undefined {
+  if (e.kind === 'or') {
+    for (const c of e.children) {
+      const invalid = operandTerms(c, out);
+      if (invalid !== undefined) return invalid;
+    }
+    return undefined;
+  }
+  if (e.kind === 'word' || e.kind === 'phrase' || e.kind === 'prefix' || e.kind === 'exact') {
+    out.push(e);
+    return undefined;
+  }
+  return e.kind;
 }
 
 const OP_TRUE = 0;
