@@ -507,6 +507,11 @@ export class Matcher {
   private readonly wordIds = new Map<string, number>();
   /** Wildcard prefix → its term id (word and prefix ids share one range). */
   private readonly prefixIds = new Map<string, number>();
+  /** Bit sets over `signature`s of the rule set's words and of its wildcards' first characters. */
+  private readonly wordBits = new Int32Array(SIGNATURE_BITS >>> 5);
+  private readonly prefixBits = new Int32Array(SIGNATURE_BITS >>> 5);
+  /** Characters of a token that `prefixBits` covers; -1 when the rule set has no wildcard. */
+  private prefixKeyLength = -1;
   /** The words of the rule set, and tokens seen lately, with the term ids they carry. */
   private readonly dictionary = new Map<string, TokenTerms>();
   /** First `bucketLength` characters of a prefix → the ids of the prefixes starting so. */
@@ -516,13 +521,16 @@ export class Matcher {
   private readonly requirements: Anchors[][];
   /** The distinct anchor sets of `requirements`. */
   private readonly anchorSets: Anchors[];
-  /** Per term id: the watches indexed under it, from `indexStart[id]` to `indexStart[id + 1]`. */
+  /**
+   * Per term id, from `indexStart[id]` to `indexStart[id + 1]`: the watches
+   * indexed under it, each as [watch, n, ...the n term ids of its second required set].
+   */
   private indexStart: Int32Array = new Int32Array(1);
   private indexed: Int32Array = new Int32Array(0);
   private unanchored: number[] = [];
   /**
    * Per watch from `checkStart[watch]`: its required sets other than the
-   * indexed one, cheapest first, each as a count then that many term ids.
+   * indexed one and the second, cheapest first, each as a count then that many term ids.
    */
   private checkStart: Int32Array = new Int32Array(1);
   private checks: Int32Array = new Int32Array(0);
@@ -543,6 +551,8 @@ export class Matcher {
   private nodePosition = new Int32Array(256);
   private nodeNext = new Int32Array(256);
   private nodeCount = 0;
+  /** The term ids that occur in the current item. */
+  private found: Int32Array = new Int32Array(0);
   /** Per token position of the current item: its word's term id, or -1. */
   private tokenWord = new Int32Array(256);
   /** Every watch's presence test, as [op, arg, length, ...operands] programs. */
@@ -595,7 +605,10 @@ export class Matcher {
   private input: MatchInput = { title: '', summary: '' };
   /** Watches evaluated for the last item (after the pre-filter). */
   lastCandidateCount = 0;
-  /** Watches found through their indexed anchor for the last item, before the other checks. */
+  /**
+   * Watches found through their indexed anchor for the last item, before the
+   * other checks (one indexed under several terms that occur counts once for each).
+   */
   lastPrimaryCount = 0;
 
   constructor(
@@ -640,6 +653,7 @@ export class Matcher {
     const terms = this.termCount;
     this.termItems = new Float64Array(terms);
     this.present = new Uint32Array(terms);
+    this.found = new Int32Array(terms);
     this.head = new Int32Array(terms);
     this.tail = new Int32Array(terms);
     const slots = this.slotKinds.length;
@@ -657,6 +671,7 @@ export class Matcher {
       this.prefixBuckets.set(key, bucket);
     }
     this.forgetTokens();
+    this.buildSignatures();
     this.buildIndex((set) => set.cost);
   }
 
@@ -676,6 +691,31 @@ export class Matcher {
       this.prefixIds.set(prefix, id);
     }
     return id;
+  }
+
+  /**
+   * False when `norm` is certainly neither a word of the rule set nor starts
+   * with one of its wildcards: a test of a few characters against two bit sets
+   * that turns most tokens away for less than a map lookup costs.
+   */
+  private mayCarryTerms(norm: string): boolean {
+    const bits = this.wordBits;
+    let h = signature(norm, norm.length);
+    if (((bits[h >>> 5] as number) & (1 << (h & 31))) !== 0) return true;
+    const k = this.prefixKeyLength;
+    if (k < 0 || norm.length < k) return false;
+    h = signature(norm, k);
+    return ((this.prefixBits[h >>> 5] as number) & (1 << (h & 31))) !== 0;
+  }
+
+  /** Sets the bits of `mayCarryTerms` for the rule set's words and wildcards. */
+  private buildSignatures(): void {
+    for (const word of this.wordIds.keys()) setBit(this.wordBits, signature(word, word.length));
+    if (this.prefixIds.size === 0) return;
+    this.prefixKeyLength = Math.min(this.bucketLength, SIGNATURE_PREFIX);
+    for (const prefix of this.prefixIds.keys()) {
+      setBit(this.prefixBits, signature(prefix, this.prefixKeyLength));
+    }
   }
 
   /**
@@ -938,11 +978,13 @@ export class Matcher {
    * Indexes each watch under its cheapest required set, and keeps the others,
    * cheapest first, as a quick check: a watch found through one rare term
    * usually lacks another it requires, and a few looks at `present` say so
-   * before its presence test runs.
+   * before its presence test runs. The second cheapest set is stored in the
+   * index entry itself, so that most watches are turned away without reading
+   * anything of theirs elsewhere in memory.
    */
   private buildIndex(cost: (set: Anchors) => number): void {
     for (const set of this.anchorSets) set.rank = cost(set);
-    const primaries: number[] = [];
+    const entries: { id: number; index: number; second: number[] }[] = [];
     this.unanchored = [];
     const checkStart = new Int32Array(this.watches.length + 1);
     const checks: number[] = [];
@@ -956,7 +998,7 @@ export class Matcher {
         while (j > 0 && (ranked[j - 1] as Anchors).rank > set.rank) j--;
         ranked.splice(j, 0, set);
       }
-      for (let k = 1; k < ranked.length; k++) {
+      for (let k = 2; k < ranked.length; k++) {
         const ids = (ranked[k] as Anchors).ids;
         checks.push(ids.length);
         for (const id of ids) checks.push(id);
@@ -967,19 +1009,24 @@ export class Matcher {
         this.unanchored.push(index);
         return;
       }
-      for (const id of new Set(primary.ids)) primaries.push(id, index);
+      const second = ranked[1]?.ids ?? [];
+      for (const id of new Set(primary.ids)) entries.push({ id, index, second });
     });
     const indexStart = new Int32Array(this.termCount + 1);
-    for (let k = 0; k < primaries.length; k += 2)
-      (indexStart[(primaries[k] as number) + 1] as number)++;
+    for (const entry of entries) {
+      indexStart[entry.id + 1] = (indexStart[entry.id + 1] as number) + 2 + entry.second.length;
+    }
     for (let id = 0; id < this.termCount; id++) {
       indexStart[id + 1] = (indexStart[id + 1] as number) + (indexStart[id] as number);
     }
     const fill = indexStart.slice(0, this.termCount);
-    const indexed = new Int32Array(primaries.length / 2);
-    for (let k = 0; k < primaries.length; k += 2) {
-      const id = primaries[k] as number;
-      indexed[(fill[id] as number)++] = primaries[k + 1] as number;
+    const indexed = new Int32Array(indexStart[this.termCount] as number);
+    for (const { id, index, second } of entries) {
+      let at = fill[id] as number;
+      indexed[at++] = index;
+      indexed[at++] = second.length;
+      for (const other of second) indexed[at++] = other;
+      fill[id] = at;
     }
     this.indexStart = indexStart;
     this.indexed = indexed;
@@ -1060,18 +1107,27 @@ export class Matcher {
       candidates[count++] = index;
     }
     const tokenWord = this.tokenWord;
+    // The item's distinct terms; their watches are taken once every term is known present.
+    const found = this.found;
+    let distinct = 0;
     for (let i = 0; i < length; i++) {
-      const known = this.termsOf(norms[i] as string);
+      const norm = norms[i] as string;
+      if (!this.mayCarryTerms(norm)) {
+        tokenWord[i] = -1;
+        continue;
+      }
+      const known = this.termsOf(norm);
       const word = known.word;
       tokenWord[i] = word;
-      if (word !== -1 && this.occur(word, i)) count = this.take(word, count);
+      if (word !== -1 && this.occur(word, i)) found[distinct++] = word;
       const prefixes = known.prefixes;
       for (let k = 0; k < prefixes.length; k++) {
         const id = prefixes[k] as number;
-        if (this.occur(id, i)) count = this.take(id, count);
+        if (this.occur(id, i)) found[distinct++] = id;
       }
     }
     this.lastPrimaryCount = count;
+    for (let k = 0; k < distinct; k++) count = this.take(found[k] as number, count);
     let admitted = 0;
     for (let k = 0; k < count; k++) {
       const index = candidates[k] as number;
@@ -1107,12 +1163,23 @@ export class Matcher {
   private take(id: number, count: number): number {
     (this.termItems[id] as number)++;
     const indexed = this.indexed;
+    const present = this.present;
     const stamp = this.stamp;
     const epoch = this.epoch;
     const to = this.indexStart[id + 1] as number;
     let n = count;
-    for (let k = this.indexStart[id] as number; k < to; k++) {
+    let k = this.indexStart[id] as number;
+    while (k < to) {
       const index = indexed[k] as number;
+      const from = k + 2;
+      const end = from + (indexed[k + 1] as number);
+      k = end;
+      this.lastPrimaryCount++;
+      if (from < end) {
+        let j = from;
+        while (j < end && present[indexed[j] as number] !== epoch) j++;
+        if (j === end) continue;
+      }
       if (stamp[index] !== epoch) {
         stamp[index] = epoch;
         this.candidateBuffer[n++] = index;
@@ -1416,6 +1483,32 @@ function operandTerms(e: Expr, out: Term[]): string | undefined {
     return undefined;
   }
   return e.kind;
+}
+
+const SIGNATURE_BITS = 1 << 17;
+/** At most this many first characters of a wildcard go into its signature. */
+const SIGNATURE_PREFIX = 3;
+
+/**
+ * A hash of the first `length` characters of `text` for the bit sets: the
+ * length, the first two and the last character (cheap to read, and they tell
+ * most words apart).
+ */
+function signature(text: string, length: number): number {
+  const first = length > 0 ? text.charCodeAt(0) : 0;
+  const second = length > 1 ? text.charCodeAt(1) : 0;
+  const last = length > 2 ? text.charCodeAt(length - 1) : 0;
+  let h =
+    Math.imul(length, 0x9e3779b1) ^
+    Math.imul(first, 0x85ebca6b) ^
+    Math.imul(second, 0xc2b2ae35) ^
+    Math.imul(last, 0x27d4eb2f);
+  h ^= h >>> 15;
+  return h & (SIGNATURE_BITS - 1);
+}
+
+function setBit(bits: Int32Array, bit: number): void {
+  bits[bit >>> 5] = (bits[bit >>> 5] as number) | (1 << (bit & 31));
 }
 
 const OP_TRUE = 0;

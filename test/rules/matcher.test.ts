@@ -454,6 +454,24 @@ describe('compileWatches', () => {
     expect(matcher.lastCandidateCount).toBe(1);
   });
 
+  it('keeps matching words and wildcards after more distinct tokens than it remembers', () => {
+    const matcher = compileWatches([watchFor('troops AND deploy*', { id: 'w' })]);
+    const before = matcher.match(item('Troops deployed')).map((m) => m.watchId);
+    // 80,000 distinct tokens that match the wildcard (tokens that cannot carry a
+    // term are not remembered), over 800 items.
+    for (let n = 0; n < 800; n++) {
+      const words = Array.from({ length: 100 }, (_, k) => `deploy${(n * 100 + k).toString(36)}`);
+      matcher.match(item(words.join(' ')));
+    }
+
+    const after = matcher.match(item('Troops deployed')).map((m) => m.watchId);
+    const unseen = matcher.match(item('troops', 'deployz')).map((m) => m.watchId);
+
+    expect(before).toEqual(['w']);
+    expect(after).toEqual(['w']);
+    expect(unseen).toEqual(['w']);
+  });
+
   it('gives the same matches, hits included, as evaluating each watch', () => {
     const watches = [
       watchFor('@dprk NEAR/3 troop*', { id: 'a' }),
