@@ -76,6 +76,10 @@ export interface SeenItemsStore {
    * and has not expired.
    */
   markSeen(feedId: string, itemId: string, expiresAt: Date): Promise<boolean>;
+  /** Which of `keys` are recorded and not expired: one batched read, no write. */
+  whichSeen(feedId: string, keys: readonly string[]): Promise<Set<string>>;
+  /** Records keys without a condition (an item's other keys, once it is claimed). */
+  markSeenMany(feedId: string, keys: readonly string[], expiresAt: Date): Promise<void>;
   /** Undoes `markSeen` when the item could not be queued, so the next poll tries again. */
   forget(feedId: string, itemId: string): Promise<void>;
 }

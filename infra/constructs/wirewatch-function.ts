@@ -31,6 +31,7 @@ export type DynamoAction =
   | 'dynamodb:PutItem'
   | 'dynamodb:UpdateItem'
   | 'dynamodb:DeleteItem'
+  | 'dynamodb:BatchGetItem'
   | 'dynamodb:BatchWriteItem'
   | 'dynamodb:Query'
   | 'dynamodb:Scan';

@@ -105,7 +105,12 @@ export class ServiceStack extends Stack {
         'dynamodb:BatchWriteItem',
         'dynamodb:Scan',
       ])
-      .bindTable(tables.seenItems, TABLES.seenItems, ['dynamodb:PutItem', 'dynamodb:DeleteItem'])
+      .bindTable(tables.seenItems, TABLES.seenItems, [
+        'dynamodb:BatchGetItem',
+        'dynamodb:PutItem',
+        'dynamodb:BatchWriteItem',
+        'dynamodb:DeleteItem',
+      ])
       .bindQueueSender(itemsQueues.queue, 'ITEMS_QUEUE_URL')
       .addEnvironment('POLL_EVERY_SECONDS', String(stage.pollEvery.toSeconds()));
 

@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   BatchWriteCommand,
   type BatchWriteCommandInput,
   DeleteCommand,
@@ -151,6 +152,8 @@ function hasExpired(item: Record<string, unknown>, now: Date): boolean {
 /** Condition fragment: the TTL attribute exists and is in the past (`#ttl`, `:nowSeconds`). */
 const EXPIRED = '#ttl < :nowSeconds';
 
+/** Most keys one BatchGetItem takes. */
+const BATCH_GET_LIMIT = 100;
 /** Most put requests one BatchWriteItem takes. */
 const BATCH_WRITE_LIMIT = 25;
 /** Tries of a batch whose items DynamoDB left unprocessed (throttling). */
@@ -290,6 +293,63 @@ export class DynamoSeenItemsStore implements SeenItemsStore {
     } catch (error) {
       if (isConditionalCheckFailed(error)) return false;
       throw error;
+    }
+  }
+
+  async whichSeen(feedId: string, keys: readonly string[]): Promise<Set<string>> {
+    const seen = new Set<string>();
+    const now = this.clock.now();
+    const unique = [...new Set(keys)];
+    for (let i = 0; i < unique.length; i += BATCH_GET_LIMIT) {
+      let pending: Record<string, unknown>[] = unique
+        .slice(i, i + BATCH_GET_LIMIT)
+        .map((itemId) => ({ feedId, itemId }));
+      for (let attempt = 0; pending.length > 0; attempt++) {
+        if (attempt >= BATCH_WRITE_ATTEMPTS) {
+          throw new Error(
+            `could not read ${pending.length} seen items from ${this.tableName} (throttled)`,
+          );
+        }
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+        const { Responses, UnprocessedKeys } = await this.client.send(
+          new BatchGetCommand({
+            RequestItems: {
+              [this.tableName]: {
+                Keys: pending,
+                ConsistentRead: true,
+                ProjectionExpression: 'itemId, #ttl',
+                ExpressionAttributeNames: { '#ttl': TTL_ATTRIBUTE },
+              },
+            },
+          }),
+        );
+        for (const item of Responses?.[this.tableName] ?? []) {
+          if (!hasExpired(item, now)) seen.add(String(item.itemId));
+        }
+        pending = UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+      }
+    }
+    return seen;
+  }
+
+  async markSeenMany(feedId: string, keys: readonly string[], expiresAt: Date): Promise<void> {
+    const seenAt = this.clock.now().toISOString();
+    for (let i = 0; i < keys.length; i += BATCH_WRITE_LIMIT) {
+      let requests: BatchWriteRequests = keys.slice(i, i + BATCH_WRITE_LIMIT).map((itemId) => ({
+        PutRequest: { Item: { feedId, itemId, seenAt, [TTL_ATTRIBUTE]: epochSeconds(expiresAt) } },
+      }));
+      for (let attempt = 0; requests.length > 0; attempt++) {
+        if (attempt >= BATCH_WRITE_ATTEMPTS) {
+          throw new Error(
+            `could not write ${requests.length} seen items to ${this.tableName} (throttled)`,
+          );
+        }
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+        const { UnprocessedItems } = await this.client.send(
+          new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }),
+        );
+        requests = UnprocessedItems?.[this.tableName] ?? [];
+      }
     }
   }
 

@@ -396,12 +396,27 @@ async function keepUnseen(
 ): Promise<Item[]> {
   const retentionMs = (options.seenRetentionDays ?? DEFAULT_SEEN_RETENTION_DAYS) * DAY_MS;
   const expiresAt = new Date(now.getTime() + retentionMs);
-  // The conditional writes are independent: run a few at a time, keep feed order.
-  const isNew = await mapConcurrently(items, SEEN_WRITE_CONCURRENCY, async (item) => {
-    if (!(await deps.seenItems.markSeen(feedId, item.id, expiresAt))) return false;
-    const key = contentKey(item);
-    return key === undefined || (await deps.seenItems.markSeen(feedId, key, expiresAt));
+  // One batched read finds the items seen before under either key (a feed
+  // mostly repeats itself); only the rest are claimed, one conditional write
+  // each (which arbitrates between pollers racing on the same feed), and their
+  // other keys are then written in batches.
+  const keysOf = items.map((item) => {
+    const content = contentKey(item);
+    return content === undefined ? [item.id] : [item.id, content];
   });
+  const seen = await deps.seenItems.whichSeen(feedId, keysOf.flat());
+  const isNew = await mapConcurrently(items, SEEN_WRITE_CONCURRENCY, async (item, i) => {
+    if ((keysOf[i] ?? []).some((key) => seen.has(key))) return false;
+    return deps.seenItems.markSeen(feedId, item.id, expiresAt);
+  });
+  // Also the new ids of items seen before under their content (guid churn), so
+  // the next poll finds them in its batched read.
+  const others = items.flatMap((item, i) =>
+    (keysOf[i] ?? []).filter((key) =>
+      isNew[i] ? key !== item.id : !seen.has(key) && key === item.id,
+    ),
+  );
+  await deps.seenItems.markSeenMany(feedId, others, expiresAt);
   return items.filter((_, i) => isNew[i]);
 }
 
@@ -409,12 +424,12 @@ async function keepUnseen(
 async function mapConcurrently<T, R>(
   values: readonly T[],
   limit: number,
-  fn: (value: T) => Promise<R>,
+  fn: (value: T, index: number) => Promise<R>,
 ): Promise<R[]> {
   const results = new Array<R>(values.length);
   let next = 0;
   const worker = async (): Promise<void> => {
-    for (let i = next++; i < values.length; i = next++) results[i] = await fn(values[i] as T);
+    for (let i = next++; i < values.length; i = next++) results[i] = await fn(values[i] as T, i);
   };
   await Promise.all(Array.from({ length: Math.min(limit, values.length) }, worker));
   return results;

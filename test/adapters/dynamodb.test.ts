@@ -69,6 +69,26 @@ describe('DynamoDB adapter on the embedded DynamoDB', () => {
       expect(second).toBe(false);
     });
 
+    it('reads in one batch which keys are seen, counting expired ones as unseen', async () => {
+      const clock = manualClock('2025-03-01T10:00:00Z');
+      const seen = new DynamoSeenItemsStore(
+        dynamo.documentClient,
+        dynamo.tableNames.seenItems,
+        clock,
+      );
+      const soon = new Date(clock.now().getTime() + 60_000);
+      const later = new Date(clock.now().getTime() + DAY_MS);
+      await seen.markSeenMany('batch-feed', ['kept', 'expiring'], later);
+      await seen.markSeen('batch-feed', 'short-lived', soon);
+      clock.advance(120_000);
+      const counter = countDynamoRequests(dynamo.documentClient);
+
+      const found = await seen.whichSeen('batch-feed', ['kept', 'short-lived', 'never', 'kept']);
+
+      expect([...found].sort()).toEqual(['kept']);
+      expect(counter.byOperation).toEqual({ BatchGetItem: 1 });
+    });
+
     it('keeps items of different feeds apart', async () => {
       const clock = manualClock('2025-03-01T10:00:00Z');
       const seen = new DynamoSeenItemsStore(

@@ -47,6 +47,12 @@ class MemorySeenItems implements SeenItemsStore {
     this.seen.add(key);
     return true;
   }
+  async whichSeen(feedId: string, keys: readonly string[]) {
+    return new Set(keys.filter((key) => this.seen.has(`${feedId} ${key}`)));
+  }
+  async markSeenMany(feedId: string, keys: readonly string[]) {
+    for (const key of keys) this.seen.add(`${feedId} ${key}`);
+  }
   async forget(feedId: string, itemId: string) {
     this.seen.delete(`${feedId} ${itemId}`);
   }

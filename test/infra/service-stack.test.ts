@@ -184,6 +184,8 @@ describe('least privilege', () => {
   it('lets the poller read and write feed states, mark items seen and queue items, nothing else', () => {
     expect(actionsOf('Poller')).toEqual(
       [
+        'dynamodb:BatchGetItem',
+        'dynamodb:BatchWriteItem',
         'dynamodb:BatchWriteItem',
         'dynamodb:DeleteItem',
         'dynamodb:GetItem',
@@ -199,6 +201,7 @@ describe('least privilege', () => {
     );
     expect(resourcesOf('Poller', 'dynamodb:Scan')).toContain('FeedStateTable');
     expect(resourcesOf('Poller', 'dynamodb:DeleteItem')).toContain('SeenItemsTable');
+    expect(resourcesOf('Poller', 'dynamodb:BatchGetItem')).toContain('SeenItemsTable');
     expect(resourcesOf('Poller', 'sqs:SendMessage')).toContain('ItemsQueue');
   });
 
