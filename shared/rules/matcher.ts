@@ -523,17 +523,12 @@ export class Matcher {
   private readonly anchorSets: Anchors[];
   /**
    * Per term id, from `indexStart[id]` to `indexStart[id + 1]`: the watches
-   * indexed under it, each as [watch, n, ...the n term ids of its second required set].
+   * indexed under it, each as [watch, n, ...n numbers]: its other required sets,
+   * cheapest first, each as a count then that many term ids.
    */
   private indexStart: Int32Array = new Int32Array(1);
   private indexed: Int32Array = new Int32Array(0);
   private unanchored: number[] = [];
-  /**
-   * Per watch from `checkStart[watch]`: its required sets other than the
-   * indexed one and the second, cheapest first, each as a count then that many term ids.
-   */
-  private checkStart: Int32Array = new Int32Array(1);
-  private checks: Int32Array = new Int32Array(0);
   private itemsSeen = 0;
   private nextRebalance: number;
   /** Per watch: the epoch of the last item it became a candidate for. */
@@ -555,15 +550,18 @@ export class Matcher {
   private found: Int32Array = new Int32Array(0);
   /** Per token position of the current item: its word's term id, or -1. */
   private tokenWord = new Int32Array(256);
-  /** Every watch's presence test, as [op, arg, length, ...operands] programs. */
+  /**
+   * Every watch's presence test, as [op, arg, length, ...operands] programs
+   * from `programStart[watch]`, each followed by the watch's evaluation code.
+   */
   private program: Int32Array = new Int32Array(0);
   private readonly programStart: Int32Array;
   /** Whether a watch's presence test decides it: only words, wildcards, AND, OR, NOT. */
   private readonly decided: Uint8Array;
   /**
-   * Every watch's expression over term slots, one after another (see E_TERM
-   * and the others), from `evalStart[watch]`: a candidate is read from a few
-   * adjacent cache lines rather than from objects spread over the heap.
+   * Every watch's expression over term slots (see E_TERM and the others),
+   * from `evalStart[watch]`, in the same array as `program`: a candidate is
+   * read from a few adjacent cache lines rather than from objects spread over the heap.
    */
   private readonly code: Int32Array;
   private readonly evalStart: Int32Array;
@@ -639,17 +637,18 @@ export class Matcher {
     this.decided = new Uint8Array(watches.length);
     this.evalStart = new Int32Array(watches.length);
     this.constrained = new Uint8Array(watches.length);
+    // A watch's presence test and its evaluation code side by side: a candidate
+    // that passes the one is read on from the same cache lines for the other.
     const code: number[] = [];
-    const evaluation: number[] = [];
     watches.forEach((watch, index) => {
       this.programStart[index] = code.length;
       this.decided[index] = this.emit(watch.expr, code) ? 1 : 0;
-      this.evalStart[index] = evaluation.length;
-      this.compile(watch.expr, evaluation);
+      this.evalStart[index] = code.length;
+      this.compile(watch.expr, code);
       this.constrained[index] = watch.sources || watch.lang ? 1 : 0;
     });
     this.program = Int32Array.from(code);
-    this.code = Int32Array.from(evaluation);
+    this.code = this.program;
     const terms = this.termCount;
     this.termItems = new Float64Array(terms);
     this.present = new Uint32Array(terms);
@@ -928,23 +927,6 @@ export class Matcher {
     return exact;
   }
 
-  /** Whether each required set of the watch but its indexed one has a term in the item. */
-  private requiredOccur(index: number): boolean {
-    const checks = this.checks;
-    const present = this.present;
-    const epoch = this.epoch;
-    const to = this.checkStart[index + 1] as number;
-    let at = this.checkStart[index] as number;
-    while (at < to) {
-      const end = at + 1 + (checks[at] as number);
-      let k = at + 1;
-      while (k < end && present[checks[k] as number] !== epoch) k++;
-      if (k === end) return false;
-      at = end;
-    }
-    return true;
-  }
-
   /** Runs the presence test at `at` on the current item. */
   private passes(at: number): boolean {
     const code = this.program;
@@ -978,16 +960,14 @@ export class Matcher {
    * Indexes each watch under its cheapest required set, and keeps the others,
    * cheapest first, as a quick check: a watch found through one rare term
    * usually lacks another it requires, and a few looks at `present` say so
-   * before its presence test runs. The second cheapest set is stored in the
-   * index entry itself, so that most watches are turned away without reading
+   * before its presence test runs. The other sets are stored in the index
+   * entry itself, so that most watches are turned away without reading
    * anything of theirs elsewhere in memory.
    */
   private buildIndex(cost: (set: Anchors) => number): void {
     for (const set of this.anchorSets) set.rank = cost(set);
-    const entries: { id: number; index: number; second: number[] }[] = [];
+    const entries: { id: number; index: number; checks: number[] }[] = [];
     this.unanchored = [];
-    const checkStart = new Int32Array(this.watches.length + 1);
-    const checks: number[] = [];
     const ranked: Anchors[] = [];
     this.requirements.forEach((sets, index) => {
       // Insertion sort, stable: the first of equally cheap sets is the primary.
@@ -998,40 +978,36 @@ export class Matcher {
         while (j > 0 && (ranked[j - 1] as Anchors).rank > set.rank) j--;
         ranked.splice(j, 0, set);
       }
-      for (let k = 2; k < ranked.length; k++) {
+      const checks: number[] = [];
+      for (let k = 1; k < ranked.length; k++) {
         const ids = (ranked[k] as Anchors).ids;
-        checks.push(ids.length);
-        for (const id of ids) checks.push(id);
+        checks.push(ids.length, ...ids);
       }
-      checkStart[index + 1] = checks.length;
       const primary = ranked[0];
       if (!primary) {
         this.unanchored.push(index);
         return;
       }
-      const second = ranked[1]?.ids ?? [];
-      for (const id of new Set(primary.ids)) entries.push({ id, index, second });
+      for (const id of new Set(primary.ids)) entries.push({ id, index, checks });
     });
     const indexStart = new Int32Array(this.termCount + 1);
     for (const entry of entries) {
-      indexStart[entry.id + 1] = (indexStart[entry.id + 1] as number) + 2 + entry.second.length;
+      indexStart[entry.id + 1] = (indexStart[entry.id + 1] as number) + 2 + entry.checks.length;
     }
     for (let id = 0; id < this.termCount; id++) {
       indexStart[id + 1] = (indexStart[id + 1] as number) + (indexStart[id] as number);
     }
     const fill = indexStart.slice(0, this.termCount);
     const indexed = new Int32Array(indexStart[this.termCount] as number);
-    for (const { id, index, second } of entries) {
+    for (const { id, index, checks } of entries) {
       let at = fill[id] as number;
       indexed[at++] = index;
-      indexed[at++] = second.length;
-      for (const other of second) indexed[at++] = other;
+      indexed[at++] = checks.length;
+      for (const value of checks) indexed[at++] = value;
       fill[id] = at;
     }
     this.indexStart = indexStart;
     this.indexed = indexed;
-    this.checkStart = checkStart;
-    this.checks = Int32Array.from(checks);
   }
 
   /** Re-chooses indexed anchors from observed frequencies (chance an item contains the set). */
@@ -1131,7 +1107,6 @@ export class Matcher {
     let admitted = 0;
     for (let k = 0; k < count; k++) {
       const index = candidates[k] as number;
-      if (!this.requiredOccur(index)) continue;
       if (this.passes(this.programStart[index] as number)) candidates[admitted++] = index;
     }
     if (++this.itemsSeen >= this.nextRebalance) {
@@ -1175,11 +1150,16 @@ export class Matcher {
       const end = from + (indexed[k + 1] as number);
       k = end;
       this.lastPrimaryCount++;
-      if (from < end) {
-        let j = from;
-        while (j < end && present[indexed[j] as number] !== epoch) j++;
-        if (j === end) continue;
+      // Each other required set, as a count then its term ids: one of them must occur.
+      let set = from;
+      while (set < end) {
+        const next = set + 1 + (indexed[set] as number);
+        let j = set + 1;
+        while (j < next && present[indexed[j] as number] !== epoch) j++;
+        if (j === next) break;
+        set = next;
       }
+      if (set < end) continue;
       if (stamp[index] !== epoch) {
         stamp[index] = epoch;
         this.candidateBuffer[n++] = index;
