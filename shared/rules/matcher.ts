@@ -565,6 +565,8 @@ export class Matcher {
    */
   private readonly code: Int32Array;
   private readonly evalStart: Int32Array;
+  /** Watch ids in one array, so that a match does not read its watch object. */
+  private readonly watchIds: string[];
   /** Whether a watch has `sources` or `lang` of its own. */
   private readonly constrained: Uint8Array;
   /** Term key → slot; per slot, what the term is. */
@@ -637,6 +639,7 @@ export class Matcher {
     this.decided = new Uint8Array(watches.length);
     this.evalStart = new Int32Array(watches.length);
     this.constrained = new Uint8Array(watches.length);
+    this.watchIds = watches.map((watch) => watch.id);
     // A watch's presence test and its evaluation code side by side: a candidate
     // that passes the one is read on from the same cache lines for the other.
     const code: number[] = [];
@@ -1035,7 +1038,7 @@ export class Matcher {
       const root = this.evalStart[index] as number;
       // A watch of words and wildcards only is decided by its presence test.
       if (this.decided[index] !== 1 && !this.holds(root, false)) continue;
-      matches.push({ watchId: (this.watches[index] as Watch).id, hits: this.hits(root) });
+      matches.push({ watchId: this.watchIds[index] as string, hits: this.hits(root) });
     }
     return matches;
   }
