@@ -160,6 +160,33 @@ const BATCH_WRITE_LIMIT = 25;
 const BATCH_WRITE_ATTEMPTS = 5;
 type BatchWriteRequests = NonNullable<BatchWriteCommandInput['RequestItems']>[string];
 
+/**
+ * Puts `items` with BatchWriteItem, 25 a request, retrying what DynamoDB leaves
+ * unprocessed (throttling) with back-off; `what` names them in the error.
+ */
+async function putAll(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  items: Record<string, unknown>[],
+  what: string,
+): Promise<void> {
+  for (let i = 0; i < items.length; i += BATCH_WRITE_LIMIT) {
+    let requests: BatchWriteRequests = items
+      .slice(i, i + BATCH_WRITE_LIMIT)
+      .map((item) => ({ PutRequest: { Item: item } }));
+    for (let attempt = 0; requests.length > 0; attempt++) {
+      if (attempt >= BATCH_WRITE_ATTEMPTS) {
+        throw new Error(`could not write ${requests.length} ${what} to ${tableName} (throttled)`);
+      }
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+      const { UnprocessedItems } = await client.send(
+        new BatchWriteCommand({ RequestItems: { [tableName]: requests } }),
+      );
+      requests = UnprocessedItems?.[tableName] ?? [];
+    }
+  }
+}
+
 /** `FeedStateStore` on a table keyed by `feedId` (`TABLES.feedState`). */
 export class DynamoFeedStateStore implements FeedStateStore {
   constructor(
@@ -179,23 +206,12 @@ export class DynamoFeedStateStore implements FeedStateStore {
   }
 
   async putMany(states: FeedState[]): Promise<void> {
-    for (let i = 0; i < states.length; i += BATCH_WRITE_LIMIT) {
-      let requests: BatchWriteRequests = states
-        .slice(i, i + BATCH_WRITE_LIMIT)
-        .map((state) => ({ PutRequest: { Item: { ...state } } }));
-      for (let attempt = 0; requests.length > 0; attempt++) {
-        if (attempt >= BATCH_WRITE_ATTEMPTS) {
-          throw new Error(
-            `could not write ${requests.length} feed states to ${this.tableName} (throttled)`,
-          );
-        }
-        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
-        const { UnprocessedItems } = await this.client.send(
-          new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }),
-        );
-        requests = UnprocessedItems?.[this.tableName] ?? [];
-      }
-    }
+    await putAll(
+      this.client,
+      this.tableName,
+      states.map((state) => ({ ...state })),
+      'feed states',
+    );
   }
 
   async list(): Promise<FeedState[]> {
@@ -334,23 +350,13 @@ export class DynamoSeenItemsStore implements SeenItemsStore {
 
   async markSeenMany(feedId: string, keys: readonly string[], expiresAt: Date): Promise<void> {
     const seenAt = this.clock.now().toISOString();
-    for (let i = 0; i < keys.length; i += BATCH_WRITE_LIMIT) {
-      let requests: BatchWriteRequests = keys.slice(i, i + BATCH_WRITE_LIMIT).map((itemId) => ({
-        PutRequest: { Item: { feedId, itemId, seenAt, [TTL_ATTRIBUTE]: epochSeconds(expiresAt) } },
-      }));
-      for (let attempt = 0; requests.length > 0; attempt++) {
-        if (attempt >= BATCH_WRITE_ATTEMPTS) {
-          throw new Error(
-            `could not write ${requests.length} seen items to ${this.tableName} (throttled)`,
-          );
-        }
-        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
-        const { UnprocessedItems } = await this.client.send(
-          new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }),
-        );
-        requests = UnprocessedItems?.[this.tableName] ?? [];
-      }
-    }
+    const items = keys.map((itemId) => ({
+      feedId,
+      itemId,
+      seenAt,
+      [TTL_ATTRIBUTE]: epochSeconds(expiresAt),
+    }));
+    await putAll(this.client, this.tableName, items, 'seen items');
   }
 
   async forget(feedId: string, itemId: string): Promise<void> {
