@@ -7,7 +7,7 @@
  * on time.
  */
 import { randomUUID } from 'node:crypto';
-import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   BatchWriteCommand,
@@ -31,31 +31,12 @@ import type {
 } from '../ports.ts';
 import { TTL_ATTRIBUTE } from './tables.ts';
 
-/** Options for `createDocumentClient`; all optional so Lambda uses its environment. */
-export interface DocumentClientOptions {
-  /** Endpoint override, e.g. the embedded dynalite's `http://127.0.0.1:PORT`. */
-  endpoint?: string;
-  region?: string;
-  credentials?: DynamoDBClientConfig['credentials'];
-}
-
 /** Wraps a low-level client in a document client with the marshalling wirewatch relies on. */
 export function toDocumentClient(client: DynamoDBClient): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(client, {
     // Optional fields of FeedState and the ledger are left undefined, not stored as NULL.
     marshallOptions: { removeUndefinedValues: true },
   });
-}
-
-/** Creates a document client; build it once per process (per cold start) and share it. */
-export function createDocumentClient(options: DocumentClientOptions = {}): DynamoDBDocumentClient {
-  return toDocumentClient(
-    new DynamoDBClient({
-      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-      ...(options.region ? { region: options.region } : {}),
-      ...(options.credentials ? { credentials: options.credentials } : {}),
-    }),
-  );
 }
 
 /** What `countDynamoRequests` has counted so far. */
@@ -467,26 +448,11 @@ export class DynamoAlertLedger implements AlertLedger {
     token: string,
     detail: { reason: string; at: string },
   ): Promise<void> {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: this.key(key),
-          UpdateExpression: 'SET #status = :rejected, rejectedReason = :reason, rejectedAt = :at',
-          ConditionExpression: '#token = :token',
-          ExpressionAttributeNames: { '#status': 'status', '#token': 'token' },
-          ExpressionAttributeValues: {
-            ':rejected': 'rejected',
-            ':reason': detail.reason,
-            ':at': detail.at,
-            ':token': token,
-          },
-        }),
-      );
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) throw new ClaimLostError(key, 'markRejected');
-      throw error;
-    }
+    await this.closeClaim(key, token, 'markRejected', {
+      status: 'rejected',
+      rejectedReason: detail.reason,
+      rejectedAt: detail.at,
+    });
   }
 
   async markSent(
@@ -494,24 +460,40 @@ export class DynamoAlertLedger implements AlertLedger {
     token: string,
     detail: { channel: string; sentAt: string },
   ): Promise<void> {
+    await this.closeClaim(key, token, 'markSent', {
+      status: 'sent',
+      sentAt: detail.sentAt,
+      channel: detail.channel,
+    });
+  }
+
+  /** Sets `fields` on a claimed record, only for the holder of `token`. */
+  private async closeClaim(
+    key: AlertKey,
+    token: string,
+    operation: 'markSent' | 'markRejected',
+    fields: Record<string, string>,
+  ): Promise<void> {
+    const names = Object.keys(fields);
     try {
       await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: this.key(key),
-          UpdateExpression: 'SET #status = :sent, sentAt = :sentAt, channel = :channel',
+          UpdateExpression: `SET ${names.map((_, i) => `#f${i} = :f${i}`).join(', ')}`,
           ConditionExpression: '#token = :token',
-          ExpressionAttributeNames: { '#status': 'status', '#token': 'token' },
+          ExpressionAttributeNames: {
+            '#token': 'token',
+            ...Object.fromEntries(names.map((name, i) => [`#f${i}`, name])),
+          },
           ExpressionAttributeValues: {
-            ':sent': 'sent',
-            ':sentAt': detail.sentAt,
-            ':channel': detail.channel,
             ':token': token,
+            ...Object.fromEntries(names.map((name, i) => [`:f${i}`, fields[name]])),
           },
         }),
       );
     } catch (error) {
-      if (isConditionalCheckFailed(error)) throw new ClaimLostError(key, 'markSent');
+      if (isConditionalCheckFailed(error)) throw new ClaimLostError(key, operation);
       throw error;
     }
   }

@@ -8,14 +8,6 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { InvalidMessageError } from '../messages.ts';
 import type { DeadLetterSender, Logger } from '../ports.ts';
 
-/** A failure that retrying will not fix; the message goes to the dead letters. */
-export class PermanentFailureError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'PermanentFailureError';
-  }
-}
-
 export interface BatchDeps {
   deadLetters: DeadLetterSender;
   logger: Logger;
@@ -24,7 +16,7 @@ export interface BatchDeps {
 /**
  * Processes every record of `event` with `handleRecord`. Records that throw are
  * returned as batch item failures (retried by the queue); records that are
- * invalid or fail permanently are dead-lettered and count as handled.
+ * invalid are dead-lettered and count as handled.
  */
 export async function processSqsBatch(
   event: SQSEvent,
@@ -37,7 +29,7 @@ export async function processSqsBatch(
       await handleRecord(record.body, record);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
-      if (error instanceof InvalidMessageError || error instanceof PermanentFailureError) {
+      if (error instanceof InvalidMessageError) {
         try {
           await deps.deadLetters.deadLetter(record.body, reason);
           deps.logger.error('message dead-lettered', { messageId: record.messageId, reason });
