@@ -39,7 +39,7 @@ export function registerRunCommands(program: Command): void {
     .option('-v, --verbose', 'log every warning (skipped entries, retries)')
     .action(async (options: RunOptions) => {
       if (options.once === options.watch) {
-        console.error('say --once or --watch');
+        console.error('wirewatch run needs --once or --watch (see wirewatch run --help)');
         process.exitCode = 2;
         return;
       }
