@@ -11,6 +11,7 @@ const ItemSchema = z.object({
   feed: z.string().min(1),
   title: z.string(),
   summary: z.string(),
+  summaryHtml: z.string().max(20_000).optional(),
   link: z.string().optional(),
   published: z.string().optional(),
   lang: z.string().optional(),

@@ -5,7 +5,7 @@
  */
 import type { Item } from './feeds/item.ts';
 import type { Matcher } from './rules/matcher.ts';
-import type { Watch } from './rules/watch.ts';
+import type { Watch, WatchSeverity } from './rules/watch.ts';
 
 /** Source of the current time, so that TTLs and back-off can be tested. */
 export interface Clock {
@@ -100,8 +100,8 @@ export interface AlertKey {
 export type ClaimResult =
   /** The caller owns the alert and must send it, then call `markSent`. */
   | { outcome: 'claimed'; token: string }
-  /** The alert was already sent: do nothing. */
-  | { outcome: 'already-sent'; sentAt: string }
+  /** The alert was already sent: what was sent first, so a later report can follow it up. */
+  | { outcome: 'already-sent'; sentAt: string; first?: FirstReport; ref?: string }
   /** Another worker holds a live claim: retry later. */
   | { outcome: 'in-progress' }
   /** The destination rejected it for good; only a redrive (`retryRejected`) tries again. */
@@ -119,15 +119,28 @@ export interface AlertLedger {
     options?: { retryRejected?: boolean },
   ): Promise<ClaimResult>;
   /** Marks a claimed alert as sent; only the holder of `token` can. */
-  markSent(
-    key: AlertKey,
-    token: string,
-    detail: { channel: string; sentAt: string },
-  ): Promise<void>;
+  markSent(key: AlertKey, token: string, detail: SentDetail): Promise<void>;
   /** Records that the destination rejected the alert for good, so retries skip it. */
   markRejected(key: AlertKey, token: string, detail: { reason: string; at: string }): Promise<void>;
   /** Gives a claim back after a failed send, so that a retry can claim it. */
   release(key: AlertKey, token: string): Promise<void>;
+}
+
+/** What the ledger keeps of a sent alert, so that later reports of its story can refer to it. */
+export interface SentDetail {
+  channel: string;
+  sentAt: string;
+  /** The report the subscriber was alerted with. */
+  first?: FirstReport;
+  /** Where the alert was posted, when the channel can reply to it (a Slack message `ts`). */
+  ref?: string;
+}
+
+/** The report of a story a subscriber was alerted with first. */
+export interface FirstReport {
+  title: string;
+  feed: string;
+  link?: string;
 }
 
 /** How a subscriber wants to be reached on one channel. */
@@ -135,9 +148,21 @@ export type ChannelConfig =
   | { type: 'console' }
   | { type: 'outbox' }
   | { type: 'email'; to: string }
-  | { type: 'slack'; webhookUrl: string };
+  /** An incoming webhook: posts only, so follow-ups wait for the digest. */
+  | { type: 'slack'; webhookUrl: string }
+  /** A bot token and channel id (`chat.postMessage`): follow-ups reply in the alert's thread. */
+  | { type: 'slack'; botToken: string; channelId: string };
 
 export type ChannelType = ChannelConfig['type'];
+
+/** Immediate: each alert when it happens. Digest: gathered and sent on a schedule. */
+export type DeliveryMode = 'immediate' | 'digest';
+
+/** A daily stretch of local time (`HH:MM`, end exclusive; may wrap midnight) when alerts wait. */
+export interface QuietHours {
+  start: string;
+  end: string;
+}
 
 export interface Subscriber {
   id: string;
@@ -145,6 +170,27 @@ export interface Subscriber {
   channels: ChannelConfig[];
   /** Ids of the watches the subscriber follows. */
   watches: string[];
+  /** IANA time zone the schedule and quiet hours are read in, e.g. `Europe/Warsaw`. */
+  timezone: string;
+  mode: DeliveryMode;
+  /**
+   * Cron expression (five fields, in `timezone`) of the digests: every alert
+   * in digest mode, and in immediate mode the follow-ups a channel cannot
+   * post in place (email).
+   */
+  digestSchedule: string;
+  /** Alerts below this severity are not sent. */
+  minSeverity: WatchSeverity;
+  /** Non-critical alerts wait until quiet hours end. */
+  quietHours?: QuietHours;
+}
+
+/** Unsubscriptions made by subscribers themselves (one-click links), kept apart from the config. */
+export interface UnsubscribeStore {
+  /** Records that the subscriber stops `watchId` (`*`: every watch). Idempotent. */
+  unsubscribe(subscriberId: string, watchId: string, at: Date): Promise<void>;
+  /** The watch ids (or `*`) the subscriber has unsubscribed from. */
+  unsubscribedFrom(subscriberId: string): Promise<Set<string>>;
 }
 
 export interface SubscriptionStore {
@@ -277,10 +323,29 @@ export interface Logger {
 /** A logger that drops everything, for callers that do not care. */
 export const silentLogger: Logger = { info() {}, warn() {}, error() {} };
 
-/** A rendered alert ready for one channel, and what a channel needs to send it. */
+/** What a sender reports back: where the message went, so a follow-up can reply to it. */
+export interface SendReceipt {
+  /** e.g. the Slack message `ts`; absent when the channel cannot be replied to. */
+  ref?: string;
+}
+
+/** Sends rendered alerts, follow-ups and digests on one type of channel. */
 export interface AlertSender {
   readonly channel: ChannelType;
-  send(alert: Alert, channel: ChannelConfig): Promise<void>;
+  /** Sends one alert (a story's first alert to this subscriber, or an update). */
+  send(alert: Alert, channel: ChannelConfig): Promise<SendReceipt>;
+  /** Whether `sendFollowUp` can post on this channel; if not, follow-ups wait for the digest. */
+  canFollowUp(channel: ChannelConfig): boolean;
+  /** Posts "also reported by" under the first alert (a Slack thread reply). */
+  sendFollowUp(followUp: FollowUp, channel: ChannelConfig): Promise<SendReceipt>;
+  /** Sends one digest message. */
+  sendDigest(digest: Digest, channel: ChannelConfig): Promise<SendReceipt>;
+}
+
+/** Where a subscriber stops an alert: an https page (GET confirms, POST unsubscribes) and a mailto. */
+export interface UnsubscribeLink {
+  url: string;
+  mailto?: string;
 }
 
 /** One alert for one subscriber: the item, the watch that matched and why. */
@@ -295,6 +360,46 @@ export interface Alert {
   matchedTerms: MatchedTerm[];
   /** Version of the rule set that produced the alert, when known. */
   ruleVersion?: string;
+  /** `update`: a later report of a story already alerted, with substantially new facts. */
+  kind?: 'alert' | 'update';
+  /** How to stop this watch's alerts (email). */
+  unsubscribe?: UnsubscribeLink;
+}
+
+/** Another outlet's report of a story the subscriber was already alerted to. */
+export interface FollowUp {
+  /** The later report, as an alert of the same watch and story. */
+  alert: Alert;
+  /** The report the subscriber was alerted with. */
+  first: FirstReport;
+  /** Where the first alert was posted (`SendReceipt.ref`), to reply in its thread. */
+  threadRef?: string;
+}
+
+/** One line of a digest. */
+export interface DigestEntry {
+  kind: 'alert' | 'update' | 'follow-up';
+  alert: Alert;
+  /** For a follow-up: the report the subscriber was alerted with. */
+  first?: FirstReport;
+  /** When the entry was queued for the digest (ISO 8601). */
+  queuedAt: string;
+}
+
+/** The alerts of one subscriber gathered for one scheduled send. */
+export interface Digest {
+  /** Stable for (subscriber, scheduled time): a resumed digest has the same id. */
+  digestId: string;
+  subscriberId: string;
+  subscriberName?: string;
+  /** The scheduled time the digest is for (ISO 8601 UTC). */
+  scheduledFor: string;
+  /** The subscriber's time zone, for showing times. */
+  timezone: string;
+  /** In the order queued; renderers group them by watch, then story. */
+  entries: DigestEntry[];
+  /** How to stop every alert of the subscriber (email). */
+  unsubscribe?: UnsubscribeLink;
 }
 
 /** One matched term occurrence, enough to highlight it. */

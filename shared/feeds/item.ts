@@ -11,6 +11,12 @@ export interface Item {
   title: string;
   /** Plain-text summary or content. */
   summary: string;
+  /**
+   * The summary's HTML after sanitising (allow-listed tags and attributes only:
+   * no scripts, event handlers, forms, remote images or `javascript:` links),
+   * when the feed gave HTML. Rendered only in email.
+   */
+  summaryHtml?: string;
   /** Canonical absolute link, tracking parameters removed. */
   link?: string;
   /** Publication time as ISO 8601 UTC, when the feed gave a usable one. */
