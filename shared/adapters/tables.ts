@@ -97,6 +97,30 @@ export const TABLES = {
     sortKey: { name: 'reportKey', type: 'S' },
     ttlAttribute: TTL_ATTRIBUTE,
   },
+  /**
+   * What waits to be delivered later, per subscriber: alerts held by quiet
+   * hours (sort key `held#...`) and entries of the next digest (`digest#...`).
+   * Written by `DynamoPendingAlertStore` with conditional puts, so a
+   * redelivered alert is queued once.
+   */
+  pendingAlerts: {
+    logicalId: 'PendingAlertsTable',
+    envVar: 'PENDING_ALERTS_TABLE_NAME',
+    partitionKey: { name: 'subscriberId', type: 'S' },
+    sortKey: { name: 'entryKey', type: 'S' },
+    ttlAttribute: TTL_ATTRIBUTE,
+  },
+  /**
+   * Unsubscriptions made with the one-click link in an alert: one record per
+   * (subscriber, watch id or `*`). The config file stays the list of
+   * subscriptions; this table removes from it.
+   */
+  unsubscribes: {
+    logicalId: 'UnsubscribesTable',
+    envVar: 'UNSUBSCRIBES_TABLE_NAME',
+    partitionKey: { name: 'subscriberId', type: 'S' },
+    sortKey: { name: 'watchId', type: 'S' },
+  },
 } as const satisfies Record<string, TableDefinition>;
 
 /** Key of a table in `TABLES`. */
