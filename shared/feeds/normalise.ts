@@ -7,6 +7,7 @@ import { canonicaliseUrl } from './canonical-url.ts';
 import { collapseWhitespace, htmlToText } from './html-text.ts';
 import type { Item } from './item.ts';
 import type { ParsedFeed, RawEntry } from './parse.ts';
+import { hasMeaningfulMarkup, sanitizeFeedHtml } from './sanitize-html.ts';
 
 /** An entry that produced no item, and why. */
 export interface SkippedEntry {
@@ -82,8 +83,10 @@ function normaliseEntry(
   maxSummaryLength: number,
 ): Item | undefined {
   const title = htmlToText(entry.title ?? '');
+  const summaryText = htmlToText(entry.summaryHtml ?? '');
+  const summarySource = summaryText === '' ? entry.contentHtml : entry.summaryHtml;
   const summary = truncate(
-    htmlToText(entry.summaryHtml ?? '') || htmlToText(entry.contentHtml ?? ''),
+    summaryText === '' ? htmlToText(entry.contentHtml ?? '') : summaryText,
     maxSummaryLength,
   );
   const link = entry.link === undefined ? undefined : canonicaliseUrl(entry.link, feedUrl);
@@ -97,10 +100,23 @@ function normaliseEntry(
   };
   const published = parseFeedDate(entry.published) ?? parseFeedDate(entry.updated);
   const lang = normaliseLanguage(entry.language) ?? feedLang;
+  const summaryHtml = summaryHtmlOf(summarySource, link ?? feedUrl);
+  if (summaryHtml !== undefined) item.summaryHtml = summaryHtml;
   if (link !== undefined) item.link = link;
   if (published !== undefined) item.published = published;
   if (lang !== undefined) item.lang = lang;
   return item;
+}
+
+/**
+ * The sanitised HTML of the summary, when the feed gave markup worth keeping
+ * (links, lists, emphasis, paragraphs); plain text gets none, since the
+ * escaped plain summary renders the same.
+ */
+function summaryHtmlOf(html: string | undefined, baseUrl: string): string | undefined {
+  if (html === undefined || !/<[a-z]/i.test(html)) return undefined;
+  const sanitized = sanitizeFeedHtml(html, baseUrl);
+  return hasMeaningfulMarkup(sanitized) ? sanitized : undefined;
 }
 
 /**

@@ -41,6 +41,8 @@ describe.skipIf(!existsSync(CORPUS))('parseFeed and normaliseEntries on the feed
       title: 'Star City',
       summary:
         "How do Americans get ready to work with Russians aboard the International Space Station? They take a crash course in culture, language and protocol at Russia's Star City.",
+      summaryHtml:
+        'How do Americans get ready to work with Russians aboard the International Space Station? They take a crash course in culture, language and protocol at Russia\'s <a href="http://howe.iki.rssi.ru/GCTC/gctc_e.htm" rel="noopener noreferrer">Star City</a>.',
       link: 'http://liftoff.msfc.nasa.gov/news/2003/news-starcity.asp',
       published: '2003-06-03T09:39:21.000Z',
       lang: 'en',
