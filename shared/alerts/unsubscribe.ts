@@ -129,7 +129,8 @@ export function verifyUnsubscribeToken(
   if (payload === undefined || signature === undefined || rest.length > 0) return undefined;
   if (!BASE64URL.test(payload) || !BASE64URL.test(signature)) return undefined;
   const given = Buffer.from(signature, 'base64url');
-  if (given.length !== MAC_BYTES) return undefined;
+  // Only the canonical encoding: the unused low bits of the last character must be 0.
+  if (given.length !== MAC_BYTES || given.toString('base64url') !== signature) return undefined;
   // Every secret is tried, so the time taken does not tell which one matched.
   let valid = false;
   for (const secret of secrets) {
