@@ -40,7 +40,11 @@ const followUp: FollowUp = {
     item: { feed: 'bbc-world', title: 'Kim sends soldiers', link: 'https://bbc.example/1' },
     matchedTerms: [],
   }),
-  first: { title: 'North Korean troops deploy to Kursk region', feed: 'reuters-world' },
+  first: {
+    itemId: 'first-1',
+    title: 'North Korean troops deploy to Kursk region',
+    feed: 'reuters-world',
+  },
   threadRef: '1712345678.000100',
 };
 

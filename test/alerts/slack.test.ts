@@ -174,7 +174,11 @@ describe('renderSlackFollowUp', () => {
 
     const message = renderSlackFollowUp({
       alert,
-      first: { title: 'North Korean troops deploy to Kursk region', feed: 'reuters-world' },
+      first: {
+        itemId: 'first-1',
+        title: 'North Korean troops deploy to Kursk region',
+        feed: 'reuters-world',
+      },
       threadRef: '1712345678.000100',
     });
 
@@ -187,7 +191,7 @@ describe('renderSlackFollowUp', () => {
   it('escapes a hostile follow-up', () => {
     const message = renderSlackFollowUp({
       alert: hostileAlert(),
-      first: { title: 'x', feed: 'y' },
+      first: { itemId: 'first-2', title: 'x', feed: 'y' },
     });
 
     expectNothingPings(message, 'https://news.example.com/world/korea-troops?id=42');
@@ -243,6 +247,7 @@ describe('renderSlackDigest', () => {
         entry('alert', korea),
         entry('follow-up', laterKorea, {
           first: {
+            itemId: 'first-3',
             title: 'Troops massing on border',
             feed: 'reuters-world',
             link: 'https://r.example/old',
@@ -309,7 +314,12 @@ describe('renderSlackDigest', () => {
       digestOf([
         entry('alert', hostile),
         entry('follow-up', hostileAlert({ storyId: 'other' }), {
-          first: { title: HOSTILE, feed: 'evil <!here>', link: 'javascript:alert(1)' },
+          first: {
+            itemId: 'first-4',
+            title: HOSTILE,
+            feed: 'evil <!here>',
+            link: 'javascript:alert(1)',
+          },
         }),
       ]),
     );
