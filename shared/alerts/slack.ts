@@ -373,7 +373,9 @@ function renderStory(story: StoryGroup): string {
   const followUps = story.entries.filter((e) => e.kind === 'follow-up');
   const lines: string[] = [];
   for (const entry of alerts) {
-    lines.push(...digestAlertLines(entry.alert, entry.kind === 'update'));
+    lines.push(
+      ...digestAlertLines(entry.alert, entry.kind === 'update' || entry.alert.kind === 'update'),
+    );
   }
   const first = followUps[0];
   if (alerts.length === 0 && first !== undefined) {
@@ -576,7 +578,7 @@ export function renderSlackPreviewHtml(
 <meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(cleanOneLine(message.text))}</title>
+<title>${escapeHtml(decodeSlackEntities(cleanOneLine(message.text)))}</title>
 <style>${PREVIEW_CSS}</style>
 </head>
 <body>
