@@ -49,6 +49,14 @@ export const AlertMessageSchema = z.object({
   createdAt: z.string(),
   /** Set on a dead-lettered alert so that its redrive tries destinations that rejected it. */
   retryRejected: z.boolean().optional(),
+  /**
+   * Where the item stands in its story: its first report, a later report
+   * (an "also reported by" follow-up once alerted) or an update with new facts
+   * that the watch asked to be alerted to again. Absent means `first`.
+   */
+  storyReport: z.enum(['first', 'later', 'update']).optional(),
+  /** Set when quiet hours held the alert and it is now released: send it now. */
+  released: z.boolean().optional(),
 });
 export type AlertMessage = z.infer<typeof AlertMessageSchema>;
 

@@ -138,6 +138,8 @@ export interface SentDetail {
 
 /** The report of a story a subscriber was alerted with first. */
 export interface FirstReport {
+  /** Feed and id of the item, to tell a redelivery of the first report from a later report. */
+  itemId: string;
   title: string;
   feed: string;
   link?: string;
@@ -183,6 +185,35 @@ export interface Subscriber {
   minSeverity: WatchSeverity;
   /** Non-critical alerts wait until quiet hours end. */
   quietHours?: QuietHours;
+}
+
+/**
+ * Something that waits to be delivered later. A `held` entry is an alert
+ * message held by quiet hours until `releaseAt`; a `digest` entry is one line
+ * of the next digest sent to one channel.
+ */
+export interface PendingEntry {
+  subscriberId: string;
+  /** Unique within the subscriber and deterministic, so that adding it again keeps one. */
+  entryKey: string;
+  kind: 'held' | 'digest';
+  /** When it was queued (ISO 8601): a digest takes the entries queued up to its time. */
+  queuedAt: string;
+  /** Held entries: when they may be sent (ISO 8601). */
+  releaseAt?: string;
+  /** Digest entries: the ledger key of the channel (`channelKey`) the entry goes to. */
+  channel?: string;
+  /** The held alert message, or the `DigestEntry`, as JSON. */
+  body: string;
+}
+
+/** What waits for quiet hours to end or for the next digest, per subscriber. */
+export interface PendingAlertStore {
+  /** Adds an entry unless one with its key exists (a conditional write). */
+  add(entry: PendingEntry, expiresAt: Date): Promise<void>;
+  /** A subscriber's entries of one kind (and, for digests, one channel), oldest first. */
+  list(subscriberId: string, kind: 'held' | 'digest', channel?: string): Promise<PendingEntry[]>;
+  remove(subscriberId: string, entryKeys: readonly string[]): Promise<void>;
 }
 
 /** Unsubscriptions made by subscribers themselves (one-click links), kept apart from the config. */

@@ -6,7 +6,13 @@ import { LocalQueue } from '../../shared/adapters/local-queue.ts';
 import { ConfigError, loadConfig } from '../../shared/config/config.ts';
 import { formatDiagnostic, WatchFileError } from '../../shared/rules/diagnostics.ts';
 import { createCliLogger } from '../local/cli-logger.ts';
-import { ALERTS_QUEUE, type CycleSummary, ITEMS_QUEUE, LocalStack } from '../local/local-stack.ts';
+import {
+  ALERTS_QUEUE,
+  type CycleSummary,
+  DEFAULT_LOCAL_UNSUBSCRIBE_URL,
+  ITEMS_QUEUE,
+  LocalStack,
+} from '../local/local-stack.ts';
 
 export const DEFAULT_CONFIG = 'samples/wirewatch.yaml';
 export const DEFAULT_DATA_DIR = '.wirewatch';
@@ -102,14 +108,25 @@ export function registerRunCommands(program: Command): void {
     });
 }
 
+/** The port to serve unsubscribe links on while watching: that of a loopback base URL. */
+function unsubscribePort(baseUrl: string | undefined): number | undefined {
+  const url = new URL(baseUrl ?? DEFAULT_LOCAL_UNSUBSCRIBE_URL);
+  if (!['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) return undefined;
+  return Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+}
+
 async function startStack(options: RunOptions): Promise<LocalStack | undefined> {
   try {
     const config = await loadConfig(options.config);
     for (const notice of config.notices) console.error(pc.yellow(`note: ${notice}`));
-    return await LocalStack.start(config, {
+    const port = options.watch ? unsubscribePort(config.unsubscribe.baseUrl) : undefined;
+    const stack = await LocalStack.start(config, {
       dataDir: resolve(options.dataDir),
       logger: createCliLogger({ verbose: options.verbose ?? false }),
+      ...(port !== undefined ? { unsubscribePort: port } : {}),
     });
+    if (stack.unsubscribeUrl) console.log(`unsubscribe links served at ${stack.unsubscribeUrl}`);
+    return stack;
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(error.problems.join('\n'));
@@ -199,8 +216,20 @@ function printSummary(s: CycleSummary, dataDir: string): void {
             .join(', ')
     }`,
   ];
+  if (s.followUps > 0)
+    lines.push(
+      `  also      ${s.followUps} "also reported by" follow-ups sent under earlier alerts`,
+    );
+  if (s.queuedForDigest > 0 || s.digestsSent > 0)
+    lines.push(
+      `  digest    ${s.queuedForDigest} queued for digests, ${s.digestsSent} digest${s.digestsSent === 1 ? '' : 's'} sent`,
+    );
+  if (s.held > 0 || s.released > 0)
+    lines.push(`  quiet     ${s.held} held for quiet hours, ${s.released} released`);
   if (s.alreadySent > 0)
-    lines.push(`  skipped   ${s.alreadySent} deliveries already sent before (not sent again)`);
+    lines.push(
+      `  skipped   ${s.alreadySent} deliveries already sent before, or other copies of a story's report (not sent again)`,
+    );
   if (s.deliveryFailures > 0 || s.pending.alerts > 0) {
     lines.push(
       pc.yellow(

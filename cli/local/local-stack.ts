@@ -4,6 +4,8 @@
  * with SQS semantics, a local HTTP server for the sample feeds, and local
  * delivery (console, outbox, SMTP when configured, Slack when its secret is set).
  */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
@@ -11,6 +13,7 @@ import { createConsoleSender } from '../../shared/adapters/console-sender.ts';
 import {
   DynamoAlertLedger,
   DynamoFeedStateStore,
+  DynamoPendingAlertStore,
   DynamoSeenItemsStore,
 } from '../../shared/adapters/dynamodb.ts';
 import {
@@ -21,9 +24,18 @@ import { createEmlOutboxSender } from '../../shared/adapters/eml-outbox-sender.t
 import { type FeedServer, startFeedServer } from '../../shared/adapters/local-feed-server.ts';
 import { LocalQueue } from '../../shared/adapters/local-queue.ts';
 import { createOutboxSender } from '../../shared/adapters/outbox-sender.ts';
-import { createSlackWebhookSender } from '../../shared/adapters/slack-webhook-sender.ts';
+import { createSlackSender } from '../../shared/adapters/slack-api-sender.ts';
 import { createSmtpSender, type SmtpSender } from '../../shared/adapters/smtp-sender.ts';
-import { StaticSubscriptionStore } from '../../shared/alerts/subscriptions.ts';
+import { DynamoStoryStore } from '../../shared/adapters/story-store.ts';
+import {
+  startUnsubscribeServer,
+  type UnsubscribeServer,
+} from '../../shared/adapters/unsubscribe-server.ts';
+import { DynamoUnsubscribeStore } from '../../shared/adapters/unsubscribe-store.ts';
+import { deliverScheduled, type ScheduledDeliveryResult } from '../../shared/alerts/digest.ts';
+import { StaticSubscriptionStore, subscriberOf } from '../../shared/alerts/subscriptions.ts';
+import { createUnsubscribeLinks, type UnsubscribeLinks } from '../../shared/alerts/unsubscribe.ts';
+import { UnsubscribeFilteredSubscriptionStore } from '../../shared/alerts/unsubscribing-subscriptions.ts';
 import type { Config } from '../../shared/config/config.ts';
 import type { AlertMessage, ItemMessage } from '../../shared/messages.ts';
 import { type ClassifyResult, createClassifierHandler } from '../../shared/pipeline/classify.ts';
@@ -46,7 +58,16 @@ export interface LocalStackOptions {
   maxReceiveCount?: number;
   /** Visibility timeout of the local queues. Default 30 s. */
   visibilityTimeoutMs?: number;
+  /**
+   * Serve the unsubscribe endpoint on this port (0: any free port, and the
+   * links point at it). Not served when absent: links keep pointing at
+   * `unsubscribe.baseUrl` for the runner that serves it.
+   */
+  unsubscribePort?: number;
 }
+
+/** Where the one-click links of local emails point when the config does not say. */
+export const DEFAULT_LOCAL_UNSUBSCRIBE_URL = 'http://127.0.0.1:8787/unsubscribe';
 
 /** What one cycle (poll, classify, notify) did. */
 export interface CycleSummary {
@@ -63,6 +84,15 @@ export interface CycleSummary {
   alreadySent: number;
   deliveryFailures: number;
   rejected: number;
+  /** Follow-ups ("also reported by") sent in place. */
+  followUps: number;
+  /** Alerts and follow-ups queued for a digest. */
+  queuedForDigest: number;
+  /** Alerts held by quiet hours. */
+  held: number;
+  /** Held alerts released after quiet hours. */
+  released: number;
+  digestsSent: number;
   /** Messages left queued for a retry after this cycle. */
   pending: { items: number; alerts: number };
   deadLetters: { items: number; alerts: number };
@@ -88,7 +118,11 @@ export class LocalStack {
       feedStates: DynamoFeedStateStore;
       seenItems: DynamoSeenItemsStore;
       ledger: DynamoAlertLedger;
-      subscriptions: StaticSubscriptionStore;
+      pending: DynamoPendingAlertStore;
+      stories: DynamoStoryStore;
+      subscriptions: UnsubscribeFilteredSubscriptionStore;
+      unsubscribeLinks: UnsubscribeLinks;
+      unsubscribeServer: UnsubscribeServer | undefined;
       watches: FileWatchSource;
       smtp: SmtpSender | undefined;
       senders: ReturnType<typeof localSenders>;
@@ -102,6 +136,7 @@ export class LocalStack {
     await watches.current(); // fail before starting anything when the rules are broken
     const dynamo = await startEmbeddedDynamo({ dataDir: options.dataDir });
     let feedServer: FeedServer | undefined;
+    let unsubscribeServer: UnsubscribeServer | undefined;
     try {
       if (config.localFeedsDir) feedServer = await startFeedServer({ dir: config.localFeedsDir });
       const queueOptions = {
@@ -124,6 +159,37 @@ export class LocalStack {
         ? createSmtpSender({ ...config.email.smtp, from: config.email.from })
         : undefined;
       const outboxDir = join(options.dataDir, 'outbox');
+      const unsubscribeSecret =
+        config.unsubscribe.secret ?? (await localUnsubscribeSecret(options.dataDir));
+      const subscriptions = new UnsubscribeFilteredSubscriptionStore(
+        new StaticSubscriptionStore(config.subscribers.map(toSubscriber)),
+        new DynamoUnsubscribeStore(dynamo.documentClient, dynamo.tableNames.unsubscribes),
+        { cacheMs: 0, clock },
+      );
+      unsubscribeServer =
+        options.unsubscribePort === undefined
+          ? undefined
+          : await startUnsubscribeServer({
+              port: options.unsubscribePort,
+              deps: {
+                secrets: [unsubscribeSecret],
+                store: new DynamoUnsubscribeStore(
+                  dynamo.documentClient,
+                  dynamo.tableNames.unsubscribes,
+                ),
+                subscriptions,
+                clock,
+                logger: options.logger,
+              },
+            });
+      const unsubscribeLinks = createUnsubscribeLinks({
+        baseUrl:
+          options.unsubscribePort === 0 && unsubscribeServer
+            ? unsubscribeServer.url
+            : (config.unsubscribe.baseUrl ?? DEFAULT_LOCAL_UNSUBSCRIBE_URL),
+        secret: unsubscribeSecret,
+        ...(config.unsubscribe.mailto !== undefined ? { mailto: config.unsubscribe.mailto } : {}),
+      });
       return new LocalStack(
         config,
         dynamo,
@@ -143,7 +209,19 @@ export class LocalStack {
             dynamo.tableNames.alertLedger,
             clock,
           ),
-          subscriptions: new StaticSubscriptionStore(config.subscribers.map(toSubscriber)),
+          pending: new DynamoPendingAlertStore(
+            dynamo.documentClient,
+            dynamo.tableNames.pendingAlerts,
+            clock,
+          ),
+          stories: new DynamoStoryStore(
+            dynamo.documentClient,
+            dynamo.tableNames.storyFingerprints,
+            clock,
+          ),
+          subscriptions,
+          unsubscribeLinks,
+          unsubscribeServer,
           watches,
           smtp,
           senders: localSenders(config, outboxDir, clock, smtp, options.consoleStream),
@@ -151,10 +229,21 @@ export class LocalStack {
         options,
       );
     } catch (error) {
+      await unsubscribeServer?.stop();
       await feedServer?.stop();
       await dynamo.stop();
       throw error;
     }
+  }
+
+  /** The unsubscribe endpoint this stack serves, when it serves one. */
+  get unsubscribeUrl(): string | undefined {
+    return this.deps.unsubscribeServer?.url;
+  }
+
+  /** The links local emails carry. */
+  get unsubscribeLinks(): UnsubscribeLinks {
+    return this.deps.unsubscribeLinks;
   }
 
   /** The embedded DynamoDB (for tests and benchmarks that inspect tables or count requests). */
@@ -211,6 +300,11 @@ export class LocalStack {
       alreadySent: 0,
       deliveryFailures: 0,
       rejected: 0,
+      followUps: 0,
+      queuedForDigest: 0,
+      held: 0,
+      released: 0,
+      digestsSent: 0,
       pending: { items: 0, alerts: 0 },
       deadLetters: { items: 0, alerts: 0 },
     };
@@ -221,7 +315,10 @@ export class LocalStack {
     };
     const onNotified = (r: NotifyResult): void => {
       for (const d of r.deliveries) {
-        if (d.outcome === 'sent') summary.sent[d.channel] = (summary.sent[d.channel] ?? 0) + 1;
+        if (d.outcome === 'sent' && d.kind === 'follow-up') summary.followUps++;
+        else if (d.outcome === 'sent') summary.sent[d.channel] = (summary.sent[d.channel] ?? 0) + 1;
+        else if (d.outcome === 'queued') summary.queuedForDigest++;
+        else if (d.outcome === 'held') summary.held++;
         else if (d.outcome === 'already-sent') summary.alreadySent++;
         else if (d.outcome === 'rejected') summary.rejected++;
         else summary.deliveryFailures++;
@@ -229,6 +326,12 @@ export class LocalStack {
     };
     await this.itemsQueue.drain(this.classifierHandler(onClassified), { batchSize: 10 });
     await this.alertsQueue.drain(this.notifierHandler(onNotified), { batchSize: 10 });
+    const scheduled = await this.deliverScheduled();
+    summary.released = scheduled.released;
+    summary.digestsSent = scheduled.digestsSent;
+    if (scheduled.released > 0) {
+      await this.alertsQueue.drain(this.notifierHandler(onNotified), { batchSize: 10 });
+    }
     const items = this.itemsQueue.depth();
     const alerts = this.alertsQueue.depth();
     summary.pending = {
@@ -249,11 +352,28 @@ export class LocalStack {
         subscriptions: this.deps.subscriptions,
         alertsQueue: this.alertsQueue,
         deadLetters: this.itemsQueue,
+        stories: this.deps.stories,
         clock: this.options.clock ?? systemClock,
         logger: this.options.logger,
       },
       onResult,
     );
+  }
+
+  /** The scheduled step, as the digest function runs it: quiet hours released, digests sent. */
+  deliverScheduled(): Promise<ScheduledDeliveryResult> {
+    return deliverScheduled({
+      subscriberIds: async () => this.config.subscribers.map((s) => s.id),
+      subscriptions: this.deps.subscriptions,
+      pending: this.deps.pending,
+      ledger: this.deps.ledger,
+      senders: this.deps.senders,
+      alertsQueue: this.alertsQueue,
+      deadLetters: this.alertsQueue,
+      clock: this.options.clock ?? systemClock,
+      logger: this.options.logger,
+      unsubscribeLinks: this.deps.unsubscribeLinks,
+    });
   }
 
   /** The notifier's SQS handler, exactly as Lambda runs it. */
@@ -265,9 +385,11 @@ export class LocalStack {
         ledger: this.deps.ledger,
         subscriptions: this.deps.subscriptions,
         senders: this.deps.senders,
+        pending: this.deps.pending,
         deadLetters: this.alertsQueue,
         clock: this.options.clock ?? systemClock,
         logger: this.options.logger,
+        unsubscribeLinks: this.deps.unsubscribeLinks,
       },
       onResult,
     );
@@ -275,6 +397,7 @@ export class LocalStack {
 
   async stop(): Promise<void> {
     this.deps.smtp?.close();
+    await this.deps.unsubscribeServer?.stop();
     await this.itemsQueue.close();
     await this.alertsQueue.close();
     await this.feedServer?.stop();
@@ -282,20 +405,27 @@ export class LocalStack {
   }
 }
 
+/**
+ * The key that signs local unsubscribe links when the config names none:
+ * random, made once and kept in the data directory, so links stay valid.
+ */
+async function localUnsubscribeSecret(dataDir: string): Promise<string> {
+  const file = join(dataDir, 'unsubscribe.key');
+  try {
+    const existing = (await readFile(file, 'utf8')).trim();
+    if (existing.length >= 16) return existing;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const secret = randomBytes(32).toString('base64url');
+  await mkdir(dataDir, { recursive: true });
+  await writeFile(file, `${secret}\n`, { mode: 0o600 });
+  return secret;
+}
+
 /** Slack channels whose secret is not set write to the outbox instead. */
 function toSubscriber(s: Config['subscribers'][number]): Subscriber {
-  return {
-    id: s.id,
-    ...(s.name !== undefined ? { name: s.name } : {}),
-    watches: s.watches,
-    channels: s.channels.map((c) =>
-      c.type === 'slack'
-        ? c.webhookUrl
-          ? { type: 'slack', webhookUrl: c.webhookUrl }
-          : { type: 'outbox' }
-        : c,
-    ),
-  };
+  return subscriberOf(s, () => ({ type: 'outbox' }));
 }
 
 function localSenders(
@@ -309,6 +439,6 @@ function localSenders(
     console: createConsoleSender({ stream: consoleStream ?? process.stdout }),
     outbox: createOutboxSender({ outboxDir, clock }),
     email: smtp ?? createEmlOutboxSender({ outboxDir, from: config.email.from }),
-    slack: createSlackWebhookSender({ clock }),
+    slack: createSlackSender({ clock }),
   };
 }

@@ -1,8 +1,16 @@
 import type { Writable } from 'node:stream';
 import picocolors from 'picocolors';
 import { DeliveryError, requireChannel } from '../alerts/delivery-error.ts';
-import { renderAlertText, type TextStyle } from '../alerts/render.ts';
-import type { Alert, AlertSender, ChannelConfig } from '../ports.ts';
+import { blankControlCharacters, renderAlertText, type TextStyle } from '../alerts/render.ts';
+import type {
+  Alert,
+  AlertSender,
+  ChannelConfig,
+  Digest,
+  FirstReport,
+  FollowUp,
+  SendReceipt,
+} from '../ports.ts';
 
 /** Where the console sender writes, and whether it may colour its output. */
 export interface ConsoleSenderOptions {
@@ -46,25 +54,49 @@ export function createConsoleSender(options: ConsoleSenderOptions = {}): AlertSe
   const stream = options.stream ?? process.stdout;
   const colors = picocolors.createColors(options.colors ?? stream.isTTY === true);
   const style = consoleStyle(colors);
+  const write = (text: string): Promise<SendReceipt> =>
+    new Promise<SendReceipt>((resolve, reject) => {
+      stream.write(text, (error) => {
+        if (error) {
+          reject(
+            new DeliveryError('console', {
+              reason: `could not write to the output stream: ${error.message}`,
+              retryable: true,
+            }),
+          );
+        } else {
+          resolve({});
+        }
+      });
+    });
+  const alsoReported = (alert: Alert, first: FirstReport): string =>
+    `${colors.dim('↳ also reported by')} ${blankControlCharacters(alert.item.feed)}: ` +
+    `${blankControlCharacters(alert.item.title)} ${colors.dim(`(first: ${blankControlCharacters(first.title)})`)}`;
   return {
     channel: 'console',
-    async send(alert: Alert, channel: ChannelConfig): Promise<void> {
+    async send(alert: Alert, channel: ChannelConfig): Promise<SendReceipt> {
       requireChannel(channel, 'console');
-      const text = `${renderAlertText(alert, style)}\n\n`;
-      await new Promise<void>((resolve, reject) => {
-        stream.write(text, (error) => {
-          if (error) {
-            reject(
-              new DeliveryError('console', {
-                reason: `could not write to the output stream: ${error.message}`,
-                retryable: true,
-              }),
-            );
-          } else {
-            resolve();
-          }
-        });
-      });
+      const label = alert.kind === 'update' ? `${colors.bold('UPDATE')}\n` : '';
+      return write(`${label}${renderAlertText(alert, style)}\n\n`);
+    },
+    canFollowUp: () => true,
+    async sendFollowUp(followUp: FollowUp, channel: ChannelConfig): Promise<SendReceipt> {
+      requireChannel(channel, 'console');
+      return write(`${alsoReported(followUp.alert, followUp.first)}\n\n`);
+    },
+    async sendDigest(digest: Digest, channel: ChannelConfig): Promise<SendReceipt> {
+      requireChannel(channel, 'console');
+      const lines = [
+        colors.bold(
+          `Digest for ${digest.subscriberName ?? digest.subscriberId}: ${digest.entries.length} entries`,
+        ),
+        ...digest.entries.map((entry) =>
+          entry.kind === 'follow-up' && entry.first
+            ? alsoReported(entry.alert, entry.first)
+            : `${entry.kind === 'update' ? 'UPDATE ' : ''}[${entry.alert.watchName}] ${blankControlCharacters(entry.alert.item.title)} (${blankControlCharacters(entry.alert.item.feed)})`,
+        ),
+      ];
+      return write(`${lines.join('\n')}\n\n`);
     },
   };
 }

@@ -16,6 +16,7 @@ import {
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
+  QueryCommand,
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -27,7 +28,11 @@ import type {
   FeedError,
   FeedState,
   FeedStateStore,
+  FirstReport,
+  PendingAlertStore,
+  PendingEntry,
   SeenItemsStore,
+  SentDetail,
 } from '../ports.ts';
 import { TTL_ATTRIBUTE } from './tables.ts';
 
@@ -432,7 +437,14 @@ export class DynamoAlertLedger implements AlertLedger {
         new GetCommand({ TableName: this.tableName, Key: this.key(key), ConsistentRead: true }),
       );
       if (Item && !hasExpired(Item, this.clock.now())) {
-        if (Item.status === 'sent') return { outcome: 'already-sent', sentAt: String(Item.sentAt) };
+        if (Item.status === 'sent') {
+          return {
+            outcome: 'already-sent',
+            sentAt: String(Item.sentAt),
+            ...(isFirstReport(Item.first) ? { first: Item.first } : {}),
+            ...(typeof Item.ref === 'string' ? { ref: Item.ref } : {}),
+          };
+        }
         if (Item.status === 'rejected') {
           return { outcome: 'rejected', reason: String(Item.rejectedReason ?? 'rejected') };
         }
@@ -455,15 +467,13 @@ export class DynamoAlertLedger implements AlertLedger {
     });
   }
 
-  async markSent(
-    key: AlertKey,
-    token: string,
-    detail: { channel: string; sentAt: string },
-  ): Promise<void> {
+  async markSent(key: AlertKey, token: string, detail: SentDetail): Promise<void> {
     await this.closeClaim(key, token, 'markSent', {
       status: 'sent',
       sentAt: detail.sentAt,
       channel: detail.channel,
+      ...(detail.first ? { first: detail.first } : {}),
+      ...(detail.ref !== undefined ? { ref: detail.ref } : {}),
     });
   }
 
@@ -472,7 +482,7 @@ export class DynamoAlertLedger implements AlertLedger {
     key: AlertKey,
     token: string,
     operation: 'markSent' | 'markRejected',
-    fields: Record<string, string>,
+    fields: Record<string, unknown>,
   ): Promise<void> {
     const names = Object.keys(fields);
     try {
@@ -517,5 +527,88 @@ export class DynamoAlertLedger implements AlertLedger {
 
   private key(key: AlertKey): { subscriberId: string; alertKey: string } {
     return { subscriberId: key.subscriberId, alertKey: alertSortKey(key) };
+  }
+}
+
+function isFirstReport(value: unknown): value is FirstReport {
+  if (typeof value !== 'object' || value === null) return false;
+  const record = value as Record<string, unknown>;
+  return (
+    typeof record.itemId === 'string' &&
+    typeof record.title === 'string' &&
+    typeof record.feed === 'string'
+  );
+}
+
+/** `PendingAlertStore` on `TABLES.pendingAlerts`: entries keyed (`subscriberId`, `entryKey`). */
+export class DynamoPendingAlertStore implements PendingAlertStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly clock: Clock,
+  ) {}
+
+  async add(entry: PendingEntry, expiresAt: Date): Promise<void> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...entry, [TTL_ATTRIBUTE]: epochSeconds(expiresAt) },
+          ConditionExpression: 'attribute_not_exists(subscriberId)',
+        }),
+      );
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
+  }
+
+  async list(
+    subscriberId: string,
+    kind: 'held' | 'digest',
+    channel?: string,
+  ): Promise<PendingEntry[]> {
+    const prefix = channel === undefined ? `${kind}#` : `${kind}#${channel}#`;
+    const entries: PendingEntry[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    const now = this.clock.now();
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'subscriberId = :s AND begins_with(entryKey, :prefix)',
+          ExpressionAttributeValues: { ':s': subscriberId, ':prefix': prefix },
+          ConsistentRead: true,
+          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        if (hasExpired(item, now)) continue;
+        entries.push({
+          subscriberId: String(item.subscriberId),
+          entryKey: String(item.entryKey),
+          kind: item.kind === 'held' ? 'held' : 'digest',
+          queuedAt: String(item.queuedAt),
+          body: String(item.body),
+          ...(typeof item.releaseAt === 'string' ? { releaseAt: item.releaseAt } : {}),
+          ...(typeof item.channel === 'string' ? { channel: item.channel } : {}),
+        });
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return entries.sort((a, b) =>
+      a.queuedAt === b.queuedAt
+        ? a.entryKey.localeCompare(b.entryKey)
+        : a.queuedAt < b.queuedAt
+          ? -1
+          : 1,
+    );
+  }
+
+  async remove(subscriberId: string, entryKeys: readonly string[]): Promise<void> {
+    for (const entryKey of entryKeys) {
+      await this.client.send(
+        new DeleteCommand({ TableName: this.tableName, Key: { subscriberId, entryKey } }),
+      );
+    }
   }
 }

@@ -2,7 +2,16 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { DeliveryError, requireChannel } from '../alerts/delivery-error.ts';
-import type { Alert, AlertSender, ChannelConfig, Clock, MatchedTerm } from '../ports.ts';
+import type {
+  Alert,
+  AlertSender,
+  ChannelConfig,
+  Clock,
+  Digest,
+  FollowUp,
+  MatchedTerm,
+  SendReceipt,
+} from '../ports.ts';
 
 /** Where the outbox lives and where its clock comes from. */
 export interface OutboxSenderOptions {
@@ -117,35 +126,98 @@ function toDeliveryError(error: unknown): DeliveryError {
   });
 }
 
+/** Writes `body` to `file` under a temporary name, flushed and renamed into place. */
+async function writeAtomically(file: string, body: string): Promise<void> {
+  const dir = path.dirname(file);
+  const temp = path.join(dir, `.${randomBytes(8).toString('hex')}.tmp`);
+  try {
+    await mkdir(dir, { recursive: true });
+    const handle = await open(temp, 'wx');
+    try {
+      await handle.writeFile(body, 'utf8');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, file);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw toDeliveryError(error);
+  }
+}
+
+function shortDigest(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 12);
+}
+
 /**
  * An `AlertSender` for `{ type: 'outbox' }`: writes each alert as JSON to
- * `<outboxDir>/<subscriberId>/<alertId>.json`. The file is written under a
- * temporary name, flushed and renamed into place, so a reader never sees half
- * a file; sending the same alert again replaces its file.
+ * `<outboxDir>/<subscriberId>/<alertId>.json` (an update to
+ * `<alertId>.update-<report>.json`, a follow-up to `<alertId>.also-<feed>.json`,
+ * a digest to `digest-<digestId>.json`). Files are written under a temporary
+ * name, flushed and renamed into place, so a reader never sees half a file;
+ * sending the same thing again replaces its file.
  */
 export function createOutboxSender(options: OutboxSenderOptions): AlertSender {
+  const fileFor = (alert: Alert, suffix: string): string => {
+    const file = outboxFilePath(options.outboxDir, alert);
+    return suffix ? file.replace(/\.json$/, `.${suffix}.json`) : file;
+  };
+  const json = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`;
   return {
     channel: 'outbox',
-    async send(alert: Alert, channel: ChannelConfig): Promise<void> {
+    async send(alert: Alert, channel: ChannelConfig): Promise<SendReceipt> {
       requireChannel(channel, 'outbox');
-      const file = outboxFilePath(options.outboxDir, alert);
-      const dir = path.dirname(file);
-      const temp = path.join(dir, `.${randomBytes(8).toString('hex')}.tmp`);
-      const body = `${JSON.stringify(toRecord(alert, options.clock.now()), null, 2)}\n`;
-      try {
-        await mkdir(dir, { recursive: true });
-        const handle = await open(temp, 'wx');
-        try {
-          await handle.writeFile(body, 'utf8');
-          await handle.sync();
-        } finally {
-          await handle.close();
-        }
-        await rename(temp, file);
-      } catch (error) {
-        await rm(temp, { force: true });
-        throw toDeliveryError(error);
-      }
+      const suffix =
+        alert.kind === 'update'
+          ? `update-${shortDigest(`${alert.item.feed}\n${alert.item.id}`)}`
+          : '';
+      const record = { ...toRecord(alert, options.clock.now()), kind: alert.kind ?? 'alert' };
+      await writeAtomically(fileFor(alert, suffix), json(record));
+      return {};
+    },
+    canFollowUp: () => true,
+    async sendFollowUp(followUp: FollowUp, channel: ChannelConfig): Promise<SendReceipt> {
+      requireChannel(channel, 'outbox');
+      const record = {
+        ...toRecord(followUp.alert, options.clock.now()),
+        kind: 'follow-up',
+        alsoReportedBy: followUp.alert.item.feed,
+        first: followUp.first,
+      };
+      await writeAtomically(
+        fileFor(followUp.alert, `also-${shortDigest(followUp.alert.item.feed)}`),
+        json(record),
+      );
+      return {};
+    },
+    async sendDigest(digest: Digest, channel: ChannelConfig): Promise<SendReceipt> {
+      requireChannel(channel, 'outbox');
+      const dir = path.join(
+        path.resolve(options.outboxDir),
+        outboxPathSegment(digest.subscriberId),
+      );
+      const record = {
+        kind: 'digest',
+        digestId: digest.digestId,
+        subscriberId: digest.subscriberId,
+        scheduledFor: digest.scheduledFor,
+        sentAt: options.clock.now().toISOString(),
+        entries: digest.entries.map((entry) => ({
+          kind: entry.kind,
+          watchId: entry.alert.watchId,
+          storyId: entry.alert.storyId,
+          title: entry.alert.item.title,
+          feed: entry.alert.item.feed,
+          ...(entry.alert.item.link !== undefined ? { link: entry.alert.item.link } : {}),
+          ...(entry.first ? { first: entry.first } : {}),
+        })),
+      };
+      await writeAtomically(
+        path.join(dir, `digest-${outboxPathSegment(digest.digestId)}.json`),
+        json(record),
+      );
+      return {};
     },
   };
 }

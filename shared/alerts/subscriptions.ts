@@ -1,5 +1,10 @@
 /** Subscriptions held in memory, as read from the config file. */
-import type { Config } from '../config/config.ts';
+import {
+  type Config,
+  channelOf,
+  type ResolvedChannel,
+  type SubscriberConfig,
+} from '../config/config.ts';
 import type { ChannelConfig, Subscriber, SubscriptionStore } from '../ports.ts';
 
 export class StaticSubscriptionStore implements SubscriptionStore {
@@ -26,19 +31,37 @@ export class StaticSubscriptionStore implements SubscriptionStore {
   }
 }
 
+/** A subscriber of the config with its channels; `fallback` decides what a channel without its secret becomes. */
+export function subscriberOf(
+  s: SubscriberConfig,
+  fallback: (channel: ResolvedChannel) => ChannelConfig | undefined,
+): Subscriber {
+  return {
+    id: s.id,
+    ...(s.name !== undefined ? { name: s.name } : {}),
+    watches: s.watches,
+    timezone: s.timezone,
+    mode: s.mode,
+    digestSchedule: s.digestSchedule,
+    minSeverity: s.minSeverity,
+    ...(s.quietHours ? { quietHours: s.quietHours } : {}),
+    channels: s.channels.flatMap((c) => {
+      const channel = channelOf(c) ?? fallback(c);
+      return channel ? [channel] : [];
+    }),
+  };
+}
+
 /**
  * Console and outbox channels exist only on a laptop, and a Slack channel
  * whose secret is not set cannot be reached: a deployment keeps the others.
  */
 export function deployedSubscribers(config: Config): Subscriber[] {
-  return config.subscribers.map((s) => ({
-    id: s.id,
-    ...(s.name !== undefined ? { name: s.name } : {}),
-    watches: s.watches,
-    channels: s.channels.flatMap((c): ChannelConfig[] => {
-      if (c.type === 'email') return [c];
-      if (c.type === 'slack' && c.webhookUrl) return [{ type: 'slack', webhookUrl: c.webhookUrl }];
-      return [];
-    }),
-  }));
+  return config.subscribers.map((s) => {
+    const subscriber = subscriberOf(s, () => undefined);
+    return {
+      ...subscriber,
+      channels: subscriber.channels.filter((c) => c.type === 'email' || c.type === 'slack'),
+    };
+  });
 }

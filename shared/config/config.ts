@@ -6,9 +6,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { Cron } from 'croner';
 import ipaddr from 'ipaddr.js';
 import { isMap, isNode, isScalar, LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
+import type { ChannelConfig, DeliveryMode, QuietHours } from '../ports.ts';
+import { SEVERITIES, type WatchSeverity } from '../rules/watch.ts';
 
 const ID = /^[a-z0-9]+(?:[-_][a-z0-9]+)*$/;
 const ENV_REF = /^env:([A-Z_][A-Z0-9_]*)$/;
@@ -34,8 +37,43 @@ const Channel = z.discriminatedUnion('type', [
   z.object({ type: z.literal('console') }).strict(),
   z.object({ type: z.literal('outbox') }).strict(),
   z.object({ type: z.literal('email'), to: z.email('to: must be an email address') }).strict(),
-  z.object({ type: z.literal('slack'), webhookUrl: SecretRef }).strict(),
+  z
+    .object({
+      type: z.literal('slack'),
+      /** An incoming webhook URL (a secret). */
+      webhookUrl: SecretRef.optional(),
+      /** Or a bot token (a secret) and the channel id it posts to: follow-ups reply in threads. */
+      botToken: SecretRef.optional(),
+      channel: z
+        .string()
+        .regex(/^[CGD][A-Z0-9]{6,}$/, 'channel: a Slack channel id such as C0123456789')
+        .optional(),
+    })
+    .strict(),
 ]);
+
+const CLOCK_TIME = /^([01]\d|2[0-3]):[0-5]\d$/;
+
+/** A five-field cron expression croner accepts. */
+function isCron(expression: string): boolean {
+  if (expression.trim().split(/\s+/).length !== 5) return false;
+  try {
+    new Cron(expression, { paused: true });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** An IANA time zone name this runtime knows. */
+export function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const Feed = z
   .object({
@@ -57,6 +95,23 @@ const Subscriber = z
     name: z.string().optional(),
     watches: z.array(z.string()).min(1, 'a subscriber follows at least one watch'),
     channels: z.array(Channel).min(1, 'a subscriber needs at least one channel'),
+    timezone: z
+      .string()
+      .refine(isTimeZone, 'timezone must be an IANA time zone such as Europe/Warsaw or UTC')
+      .default('UTC'),
+    mode: z.enum(['immediate', 'digest']).default('immediate'),
+    digestSchedule: z
+      .string()
+      .refine(isCron, 'digestSchedule must be a five-field cron expression, e.g. "0 8 * * 1-5"')
+      .default('0 8 * * *'),
+    quietHours: z
+      .object({
+        start: z.string().regex(CLOCK_TIME, 'start must be a time of day such as 22:00'),
+        end: z.string().regex(CLOCK_TIME, 'end must be a time of day such as 07:00'),
+      })
+      .strict()
+      .optional(),
+    minSeverity: z.enum(SEVERITIES).default('low'),
   })
   .strict();
 
@@ -101,6 +156,18 @@ const ConfigSchema = z
     defaultInterval: Duration.default('5m'),
     feeds: z.array(Feed).min(1, 'configure at least one feed'),
     subscribers: z.array(Subscriber).default([]),
+    /** Where the one-click unsubscribe links of emails point, and the key that signs them. */
+    unsubscribe: z
+      .object({
+        /** The page the runner (locally) or the function URL (on AWS) serves. */
+        baseUrl: z
+          .url({ protocol: /^https?$/, error: 'baseUrl must be an http(s) URL' })
+          .optional(),
+        secret: SecretRef.optional(),
+        mailto: z.email('mailto: must be an email address').optional(),
+      })
+      .strict()
+      .default({}),
     email: z
       .object({
         from: z.string().default('wirewatch <wirewatch@localhost>'),
@@ -136,18 +203,42 @@ export interface SmtpConfig {
   auth?: { user: string; pass: string };
 }
 
-/** Channels with secrets resolved; `undefined` settings fall back to the outbox. */
+/** Channels with secrets resolved; a Slack channel whose secret is not set has none. */
 export type ResolvedChannel =
   | { type: 'console' }
   | { type: 'outbox' }
   | { type: 'email'; to: string }
-  | { type: 'slack'; webhookUrl?: string; secretName: string };
+  | { type: 'slack'; webhookUrl?: string; secretName: string }
+  | { type: 'slack'; botToken?: string; channelId: string; secretName: string };
+
+/** The channel a resolved channel sends to, or `undefined` when its secret is not set. */
+export function channelOf(channel: ResolvedChannel): ChannelConfig | undefined {
+  if (channel.type !== 'slack') return channel;
+  if ('channelId' in channel) {
+    return channel.botToken
+      ? { type: 'slack', botToken: channel.botToken, channelId: channel.channelId }
+      : undefined;
+  }
+  return channel.webhookUrl ? { type: 'slack', webhookUrl: channel.webhookUrl } : undefined;
+}
 
 export interface SubscriberConfig {
   id: string;
   name?: string;
   watches: string[];
   channels: ResolvedChannel[];
+  timezone: string;
+  mode: DeliveryMode;
+  digestSchedule: string;
+  minSeverity: WatchSeverity;
+  quietHours?: QuietHours;
+}
+
+/** One-click unsubscribe settings; without a secret, links are not put in emails. */
+export interface UnsubscribeConfig {
+  baseUrl?: string;
+  secret?: string;
+  mailto?: string;
 }
 
 /** Limits and the SSRF policy of every feed fetch, as `fetchFeed` takes them. */
@@ -171,6 +262,7 @@ export interface Config {
   feeds: FeedConfig[];
   subscribers: SubscriberConfig[];
   email: { from: string; smtp?: SmtpConfig };
+  unsubscribe: UnsubscribeConfig;
   /** Things worth telling the user (a secret variable not set, so the outbox is used). */
   notices: string[];
 }
@@ -245,6 +337,29 @@ export function parseConfig(
       `${keyAt(['subscribers', i, 'id'])}: subscribers.${i}.id: duplicate subscriber id "${raw.subscribers[i]?.id}"`,
     );
   });
+  raw.subscribers.forEach((s, i) => {
+    s.channels.forEach((c, j) => {
+      if (c.type !== 'slack') return;
+      const at = `${keyAt(['subscribers', i, 'channels', j])}: subscribers.${i}.channels.${j}`;
+      if (c.webhookUrl !== undefined && (c.botToken !== undefined || c.channel !== undefined)) {
+        problems.push(
+          `${at}: a Slack channel has either webhookUrl or botToken and channel, not both`,
+        );
+      } else if (
+        c.webhookUrl === undefined &&
+        (c.botToken === undefined || c.channel === undefined)
+      ) {
+        problems.push(
+          `${at}: a Slack channel needs webhookUrl: env:NAME, or botToken: env:NAME and channel: <channel id>`,
+        );
+      }
+    });
+    if (s.quietHours && s.quietHours.start === s.quietHours.end) {
+      problems.push(
+        `${keyAt(['subscribers', i, 'quietHours'])}: subscribers.${i}.quietHours: start and end are the same time`,
+      );
+    }
+  });
   if (raw.feeds.some((f) => f.url.startsWith('local:')) && !raw.localFeeds) {
     const i = raw.feeds.findIndex((f) => f.url.startsWith('local:'));
     problems.push(`${keyAt(['feeds', i, 'url'])}: feeds.${i}.url: local: URLs need localFeeds.dir`);
@@ -258,18 +373,38 @@ export function parseConfig(
       id: s.id,
       ...(s.name !== undefined ? { name: s.name } : {}),
       watches: s.watches,
+      timezone: s.timezone,
+      mode: s.mode,
+      digestSchedule: s.digestSchedule,
+      minSeverity: s.minSeverity,
+      ...(s.quietHours ? { quietHours: s.quietHours } : {}),
       channels: s.channels.map((c): ResolvedChannel => {
         if (c.type !== 'slack') return c;
-        const secretName = envName(c.webhookUrl);
-        const webhookUrl = env[secretName];
-        if (!webhookUrl) {
+        const secretName = envName(c.webhookUrl ?? c.botToken ?? '');
+        const secret = env[secretName];
+        if (!secret) {
           notices.push(`${secretName} is not set: Slack alerts for ${s.id} go to the outbox`);
-          return { type: 'slack', secretName };
         }
-        return { type: 'slack', webhookUrl, secretName };
+        if (c.channel !== undefined) {
+          return {
+            type: 'slack',
+            channelId: c.channel,
+            secretName,
+            ...(secret ? { botToken: secret } : {}),
+          };
+        }
+        return { type: 'slack', secretName, ...(secret ? { webhookUrl: secret } : {}) };
       }),
     }),
   );
+  const unsubscribeSecret = raw.unsubscribe.secret
+    ? env[envName(raw.unsubscribe.secret)]
+    : undefined;
+  if (raw.unsubscribe.secret && !unsubscribeSecret) {
+    notices.push(
+      `${envName(raw.unsubscribe.secret)} is not set: a local key signs unsubscribe links`,
+    );
+  }
 
   let smtp: SmtpConfig | undefined;
   if (raw.email.smtp) {
@@ -308,6 +443,11 @@ export function parseConfig(
     })),
     subscribers,
     email: { from: raw.email.from, ...(smtp ? { smtp } : {}) },
+    unsubscribe: {
+      ...(raw.unsubscribe.baseUrl !== undefined ? { baseUrl: raw.unsubscribe.baseUrl } : {}),
+      ...(unsubscribeSecret ? { secret: unsubscribeSecret } : {}),
+      ...(raw.unsubscribe.mailto !== undefined ? { mailto: raw.unsubscribe.mailto } : {}),
+    },
     notices,
   };
 }

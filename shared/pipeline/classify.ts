@@ -1,12 +1,17 @@
 /**
- * The classifier: runs each new item through the compiled rule set once and
- * turns every (subscriber, watch) pair that follows a matching watch into an
- * alert message. Alert ids are derived from their key, so a redelivered item
- * produces the same alerts and the notifier's ledger drops the repeats.
+ * The classifier: runs each new item through the compiled rule set once, and
+ * when some watch matches, finds the item's story (fingerprints looked up by
+ * key within the story window) and turns every (subscriber, watch) pair that
+ * follows a matching watch into an alert message carrying the story and where
+ * the item stands in it. Alert ids are derived from (subscriber, watch,
+ * story), so every report of a story and every redelivery lands on the same
+ * ledger record, and the notifier turns later reports into follow-ups.
+ *
+ * Items no watch matches get no story work: they can never alert, and the
+ * story table then holds only what subscribers may hear about.
  */
 import { createHash } from 'node:crypto';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import type { Item } from '../feeds/item.ts';
 import {
   type AlertMessage,
   AlertMessageSchema,
@@ -20,16 +25,25 @@ import type {
   DeadLetterSender,
   Logger,
   QueueSender,
+  StoryStore,
   SubscriptionStore,
   WatchSource,
 } from '../ports.ts';
+import { severityRank } from '../rules/watch.ts';
+import { assignStory } from '../stories/assign.ts';
 import { processSqsBatch } from './sqs-batch.ts';
+
+export { storyIdOf } from '../stories/assign.ts';
 
 export interface ClassifierDeps {
   watches: WatchSource;
   subscriptions: SubscriptionStore;
   alertsQueue: QueueSender<AlertMessage>;
   deadLetters: DeadLetterSender;
+  /** Where story fingerprints are looked up and recorded. */
+  stories: StoryStore;
+  /** Hours around an item's publication in which its story is looked for. Default 72. */
+  storyWindowHours?: number;
   clock: Clock;
   logger: Logger;
 }
@@ -38,14 +52,10 @@ export interface ClassifyResult {
   /** Ids of the watches that matched. */
   matched: string[];
   alerts: number;
-}
-
-/**
- * The story an item belongs to. Until story grouping exists every item is its
- * own story; the id is global (item ids are unique only within a feed).
- */
-export function storyIdOf(item: Pick<Item, 'feed' | 'id'>): string {
-  return `s-${createHash('sha256').update(`${item.feed}\n${item.id}`).digest('hex').slice(0, 24)}`;
+  /** The item's story, when some watch matched. */
+  storyId?: string;
+  /** Where the item stands in its story, when some watch matched. */
+  storyReport?: 'first' | 'later' | 'update';
 }
 
 /** Deterministic id of the alert for one (subscriber, watch, story). */
@@ -69,13 +79,23 @@ export async function classifyItem(
     feed: item.feed,
     ...(item.lang !== undefined ? { lang: item.lang } : {}),
   });
-  const storyId = storyIdOf(item);
+  if (matches.length === 0) return { matched: [], alerts: 0 };
+  const story = await assignStory(item, {
+    store: deps.stories,
+    clock: deps.clock,
+    ...(deps.storyWindowHours !== undefined ? { windowHours: deps.storyWindowHours } : {}),
+  });
+  const { storyId } = story;
+  const position = story.isNew ? 'first' : story.isUpdate ? 'update' : 'later';
   const createdAt = deps.clock.now().toISOString();
   const alerts: AlertMessage[] = [];
   for (const match of matches) {
     const watch = ruleSet.watches.get(match.watchId);
     if (!watch) continue;
+    // An update alerts again only where the watch asks for updates; elsewhere it is a later report.
+    const storyReport = position === 'update' && !watch.updates ? 'later' : position;
     for (const subscriber of await deps.subscriptions.subscribersOf(watch.id)) {
+      if (severityRank(watch.severity) < severityRank(subscriber.minSeverity)) continue;
       alerts.push(
         encodeMessage(AlertMessageSchema, {
           type: 'alert',
@@ -86,6 +106,7 @@ export async function classifyItem(
           watchName: watch.name,
           severity: watch.severity,
           storyId,
+          storyReport,
           item,
           matchedTerms: match.hits,
           ruleVersion: ruleSet.version,
@@ -95,15 +116,20 @@ export async function classifyItem(
     }
   }
   await deps.alertsQueue.send(alerts);
-  if (matches.length > 0) {
-    deps.logger.info('item matched', {
-      feedId: item.feed,
-      itemId: item.id,
-      watches: matches.map((m) => m.watchId),
-      alerts: alerts.length,
-    });
-  }
-  return { matched: matches.map((m) => m.watchId), alerts: alerts.length };
+  deps.logger.info('item matched', {
+    feedId: item.feed,
+    itemId: item.id,
+    watches: matches.map((m) => m.watchId),
+    storyId,
+    storyReport: position,
+    alerts: alerts.length,
+  });
+  return {
+    matched: matches.map((m) => m.watchId),
+    alerts: alerts.length,
+    storyId,
+    storyReport: position,
+  };
 }
 
 /** The SQS handler of the classifier, for Lambda and the local queue alike. */

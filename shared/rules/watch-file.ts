@@ -32,7 +32,7 @@ export interface WatchFile {
 }
 
 const TOP_KEYS = ['lists', 'watches'];
-const WATCH_KEYS = ['id', 'name', 'query', 'description', 'severity', 'sources', 'lang'];
+const WATCH_KEYS = ['id', 'name', 'query', 'description', 'severity', 'sources', 'lang', 'updates'];
 const WATCH_ID = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 const LIST_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 const LANG = /^[A-Za-z]{2,3}$/;
@@ -308,6 +308,16 @@ function readWatch(
     }
   }
 
+  let updates = false;
+  const updatesNode = valueNode(map, 'updates');
+  if (updatesNode !== undefined) {
+    if (isScalar(updatesNode) && typeof updatesNode.value === 'boolean') {
+      updates = updatesNode.value;
+    } else {
+      fail(updatesNode, 'updates: must be true or false', 'write updates: true');
+    }
+  }
+
   let expr: Watch['expr'] | undefined;
   if (query.value !== undefined && query.node) {
     const parsed = parseQuery(query.value);
@@ -333,6 +343,7 @@ function readWatch(
     name: name.value,
     query: query.value,
     severity,
+    updates,
     expr,
     ...(description.value !== undefined ? { description: description.value } : {}),
     ...(sources ? { sources } : {}),

@@ -5,6 +5,7 @@
  * so near-duplication never chains: C joins A's story only if C matches A
  * itself, not because it matches B, which matched A.
  */
+import { createHash } from 'node:crypto';
 import type { Item } from '../feeds/item.ts';
 import { type Clock, type StoryReport, type StoryStore, systemClock } from '../ports.ts';
 import { type CompareOptions, type Comparison, compareReports } from './compare.ts';
@@ -18,7 +19,7 @@ import {
 
 /** The story of one item. */
 export interface StoryAssignment {
-  /** The story: its first report's item id (the item's own id when it starts one). */
+  /** The story: `storyIdOf` its first report (of the item itself when it starts one). */
   storyId: string;
   /** The item is the story's first report. */
   isNew: boolean;
@@ -38,6 +39,14 @@ export interface AssignStoryDeps {
   windowHours?: number;
   /** Thresholds of the comparison; `DEFAULT_COMPARE_OPTIONS` when absent. */
   compareOptions?: CompareOptions;
+}
+
+/**
+ * The id of the story an item starts. Item ids are unique only within a feed,
+ * so the story id digests both.
+ */
+export function storyIdOf(item: Pick<Item, 'feed' | 'id'>): string {
+  return `s-${createHash('sha256').update(`${item.feed}\n${item.id}`).digest('hex').slice(0, 24)}`;
 }
 
 /** Default story window: an item joins only a story first reported within 72 hours of it. */
@@ -84,7 +93,8 @@ export async function assignStory(item: Item, deps: AssignStoryDeps): Promise<St
   const fingerprint = fingerprintItem(item);
   const keys = storyKeys(fingerprint);
   const published = publishedAt(item, clock);
-  if (keys.length === 0) return { storyId: item.id, isNew: true, isUpdate: false };
+  const ownStory = storyIdOf(item);
+  if (keys.length === 0) return { storyId: ownStory, isNew: true, isUpdate: false };
 
   const reports = await deps.store.findFirstReports(
     keys,
@@ -92,8 +102,8 @@ export async function assignStory(item: Item, deps: AssignStoryDeps): Promise<St
     new Date(published.getTime() + windowMs),
   );
   // A redelivered first report finds itself: it is still its story's first report.
-  if (reports.some((report) => report.reportId === item.id)) {
-    return { storyId: item.id, isNew: true, isUpdate: false };
+  if (reports.some((report) => report.reportId === item.id && report.feed === item.feed)) {
+    return { storyId: ownStory, isNew: true, isUpdate: false };
   }
 
   let best: { report: StoryReport; comparison: Comparison } | undefined;
@@ -119,7 +129,7 @@ export async function assignStory(item: Item, deps: AssignStoryDeps): Promise<St
   const expiresAt = new Date(Math.max(published.getTime(), now.getTime()) + windowMs);
   await deps.store.recordFirstReport(
     {
-      storyId: item.id,
+      storyId: ownStory,
       reportId: item.id,
       feed: item.feed,
       publishedAt: published.toISOString(),
@@ -130,5 +140,5 @@ export async function assignStory(item: Item, deps: AssignStoryDeps): Promise<St
     keys,
     expiresAt,
   );
-  return { storyId: item.id, isNew: true, isUpdate: false };
+  return { storyId: ownStory, isNew: true, isUpdate: false };
 }

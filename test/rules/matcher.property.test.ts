@@ -213,6 +213,7 @@ function toWatch(
     name: `Watch ${index}`,
     query: spec.query,
     severity: 'normal',
+    updates: false,
     expr: expandLists(parsed.expr, LISTS, []),
     ...(spec.sources ? { sources: [...spec.sources] } : {}),
     ...(spec.lang ? { lang: spec.lang } : {}),

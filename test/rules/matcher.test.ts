@@ -31,6 +31,7 @@ function watchFor(query: string, fields: Partial<Omit<Watch, 'query' | 'expr'>> 
     id: fields.id ?? 'w',
     name: fields.name ?? 'W',
     severity: 'normal',
+    updates: false,
     ...fields,
     query,
     expr: expandLists(expr, LISTS, []),
@@ -444,6 +445,7 @@ describe('compileWatches', () => {
       name: 'English',
       query: 'lang:en',
       severity: 'normal',
+    updates: false,
       expr: { kind: 'filter', offset: 0, on: 'lang', value: 'en' },
     };
     const matcher = compileWatches([unanchored]);

@@ -6,7 +6,7 @@ import {
 import { DynamoRuleStore } from '../../shared/adapters/rule-store.ts';
 import type { AlertMessage, ItemMessage } from '../../shared/messages.ts';
 import { classifyItem } from '../../shared/pipeline/classify.ts';
-import type { Clock, Logger, RuleStore, RuleVersion } from '../../shared/ports.ts';
+import type { Clock, Logger, RuleStore, RuleVersion, Subscriber } from '../../shared/ports.ts';
 import {
   compileVersion,
   NoRulesError,
@@ -192,7 +192,15 @@ describe('TableWatchSource', () => {
     await push(store, TROOPS);
     await push(store, `${TROOPS}  - id: patriot\n    name: patriot\n    query: patriot\n`);
     const sent: AlertMessage[] = [];
-    const subscriber = { id: 'analyst', channels: [], watches: ['troops', 'patriot'] };
+    const subscriber: Subscriber = {
+      id: 'analyst',
+      channels: [],
+      watches: ['troops', 'patriot'],
+      timezone: 'UTC',
+      mode: 'immediate',
+      digestSchedule: '0 8 * * *',
+      minSeverity: 'low',
+    };
 
     const result = await classifyItem(item, {
       watches: new TableWatchSource(store, recordingLogger()),
@@ -202,6 +210,8 @@ describe('TableWatchSource', () => {
       },
       alertsQueue: { send: async (messages) => void sent.push(...messages) },
       deadLetters: { deadLetter: async () => {} },
+      // Every item its own story: this test is about rule versions.
+      stories: { findFirstReports: async () => [], recordFirstReport: async () => {} },
       clock: manualClock('2025-03-01T10:00:00Z'),
       logger: recordingLogger(),
     });
