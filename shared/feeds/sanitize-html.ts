@@ -86,6 +86,15 @@ const BLOCK_TO_DIV = [
 /** Headings of any level become one modest level: the alert's own headline stays the largest. */
 const HEADINGS = ['h1', 'h2', 'h3', 'h5', 'h6'];
 
+export interface SanitizeOptions {
+  /**
+   * A `style` attribute per allowed tag name, set on every such element (the
+   * feed's own styles are always dropped): email clients apply inline styles
+   * only.
+   */
+  inlineStyles?: Readonly<Record<string, string>>;
+}
+
 /** Returns `href` made absolute against `baseUrl`, or `undefined` unless it is http(s) or mailto. */
 export function safeHref(href: string | undefined, baseUrl?: string): string | undefined {
   if (href === undefined || href.trim() === '') return undefined;
@@ -107,10 +116,16 @@ export function safeHref(href: string | undefined, baseUrl?: string): string | u
  * resolved against `baseUrl` (the item's link); a link that is not absolute
  * http(s) or mailto loses its anchor and keeps its text.
  */
-export function sanitizeFeedHtml(html: string, baseUrl?: string): string {
+export function sanitizeFeedHtml(
+  html: string,
+  baseUrl?: string,
+  options: SanitizeOptions = {},
+): string {
+  const inlineStyles = options.inlineStyles;
   const clean = sanitizeHtml(html, {
     allowedTags: ALLOWED_TAGS,
-    allowedAttributes: { a: ['href', 'rel'] },
+    allowedAttributes:
+      inlineStyles === undefined ? { a: ['href', 'rel'] } : { a: ['href', 'rel'], '*': ['style'] },
     allowedSchemes: ['http', 'https', 'mailto'],
     allowedSchemesAppliedToAttributes: ['href'],
     allowProtocolRelative: false,
@@ -129,6 +144,12 @@ export function sanitizeFeedHtml(html: string, baseUrl?: string): string {
       img: (_tagName, attribs): sanitizeHtml.Tag => {
         const alt = (attribs.alt ?? '').trim();
         return { tagName: 'span', attribs: {}, text: alt === '' ? '' : ` ${alt} ` };
+      },
+      // Runs after the tag transforms: the feed's own style attributes never survive.
+      '*': (tagName, attribs): sanitizeHtml.Tag => {
+        const { style: _feedStyle, ...rest } = attribs;
+        const style = inlineStyles?.[tagName];
+        return { tagName, attribs: style === undefined ? rest : { ...rest, style } };
       },
     },
   });
