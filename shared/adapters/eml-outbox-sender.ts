@@ -1,15 +1,15 @@
 /**
- * Email without an SMTP server: each alert's message, built exactly as it
- * would be sent, is written as an `.eml` file that any mail client opens, to
- * `<outboxDir>/<subscriberId>/<alertId>.eml`.
+ * Email without an SMTP server: each message, built exactly as it would be
+ * sent, is written as an `.eml` file that any mail client opens: alerts to
+ * `<outboxDir>/<subscriberId>/<alertId>.eml`, digests to
+ * `<outboxDir>/<subscriberId>/digest-<digestId>.eml`.
  */
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
-import { requireChannel } from '../alerts/delivery-error.ts';
-import type { Alert, AlertSender, ChannelConfig } from '../ports.ts';
+import type { AlertSender } from '../ports.ts';
+import { createEmailSender } from './email-message.ts';
 import { outboxPathSegment } from './outbox-sender.ts';
-import { buildAlertMail } from './smtp-sender.ts';
 
 export interface EmlOutboxSenderOptions {
   outboxDir: string;
@@ -18,21 +18,17 @@ export interface EmlOutboxSenderOptions {
 
 /** An `AlertSender` for `{ type: 'email' }` that writes `.eml` files instead of sending. */
 export function createEmlOutboxSender(options: EmlOutboxSenderOptions): AlertSender {
-  return {
-    channel: 'email',
-    async send(alert: Alert, channel: ChannelConfig): Promise<void> {
-      const { to } = requireChannel(channel, 'email');
-      const message = await new MailComposer(buildAlertMail(alert, to, options.from))
-        .compile()
-        .build();
-      const file = join(
-        options.outboxDir,
-        outboxPathSegment(alert.subscriberId),
-        `${outboxPathSegment(alert.alertId)}.eml`,
-      );
-      await mkdir(dirname(file), { recursive: true });
-      await writeFile(`${file}.tmp`, message);
-      await rename(`${file}.tmp`, file);
-    },
-  };
+  return createEmailSender(options.from, async (mail, key) => {
+    const message = await new MailComposer(mail).compile().build();
+    const name = key.kind === 'digest' ? `digest-${key.id}` : key.id;
+    const file = join(
+      options.outboxDir,
+      outboxPathSegment(key.subscriberId),
+      `${outboxPathSegment(name)}.eml`,
+    );
+    await mkdir(dirname(file), { recursive: true });
+    // Written whole, then renamed: a reader never sees half a message.
+    await writeFile(`${file}.tmp`, message);
+    await rename(`${file}.tmp`, file);
+  });
 }

@@ -1,7 +1,7 @@
-import nodemailer, { type NodemailerError, type SendMailOptions } from 'nodemailer';
-import { DeliveryError, requireChannel } from '../alerts/delivery-error.ts';
-import { renderAlertEmail } from '../alerts/render.ts';
-import type { Alert, AlertSender, ChannelConfig } from '../ports.ts';
+import nodemailer, { type NodemailerError } from 'nodemailer';
+import { DeliveryError } from '../alerts/delivery-error.ts';
+import type { AlertSender } from '../ports.ts';
+import { createEmailSender } from './email-message.ts';
 
 /** How to reach the SMTP server and who the alerts come from. */
 export interface SmtpSenderOptions {
@@ -24,40 +24,6 @@ export interface SmtpSender extends AlertSender {
 
 const DESTINATION = 'SMTP server';
 const DEFAULT_TIMEOUT_MS = 10_000;
-
-/** The domain of the sender address, for Message-IDs; `wirewatch.invalid` when none. */
-function senderDomain(from: string): string {
-  const match = /@([A-Za-z0-9.-]+)>?\s*$/.exec(from.trim());
-  return match?.[1] ?? 'wirewatch.invalid';
-}
-
-/**
- * Builds the message for one alert: text and HTML parts from
- * `renderAlertEmail`, plus headers that mark it as automated. The Message-ID
- * is derived from the alert id so that a resend after a lost reply carries the
- * same id and mail clients can fold the copies. Transport-neutral: an SES
- * transport can hand the same options to nodemailer's MIME builder.
- */
-export function buildAlertMail(alert: Alert, to: string, from: string): SendMailOptions {
-  const { subject, text, html } = renderAlertEmail(alert);
-  const localPart = Buffer.from(`${alert.subscriberId}\u0000${alert.alertId}`, 'utf8').toString(
-    'base64url',
-  );
-  return {
-    from,
-    to,
-    subject,
-    text,
-    html,
-    messageId: `<${localPart}@${senderDomain(from)}>`,
-    headers: {
-      // RFC 3834: tells auto-responders (out-of-office) not to reply.
-      'Auto-Submitted': 'auto-generated',
-      'X-Wirewatch-Watch': alert.watchId,
-      'X-Wirewatch-Story': alert.storyId,
-    },
-  };
-}
 
 /** Connection-level failures: the message was not refused, the server was not reached. */
 const TRANSIENT_CODES = new Set([
@@ -110,8 +76,10 @@ export function smtpDeliveryError(error: unknown): DeliveryError {
 }
 
 /**
- * An `AlertSender` for `{ type: 'email', to }` over SMTP. Not pooled: a
- * Lambda invocation sends a handful of alerts and must not leave sockets open.
+ * An `AlertSender` for `{ type: 'email', to }` over SMTP: alerts and digests
+ * (messages from `email-message.ts`); follow-ups wait for the digest. Not
+ * pooled: a Lambda invocation sends a handful of alerts and must not leave
+ * sockets open.
  */
 export function createSmtpSender(options: SmtpSenderOptions): SmtpSender {
   const timeout = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -124,16 +92,15 @@ export function createSmtpSender(options: SmtpSenderOptions): SmtpSender {
     greetingTimeout: timeout,
     socketTimeout: timeout,
   });
+  const sender = createEmailSender(options.from, async (mail) => {
+    try {
+      await transport.sendMail(mail);
+    } catch (error) {
+      throw smtpDeliveryError(error);
+    }
+  });
   return {
-    channel: 'email',
-    async send(alert: Alert, channel: ChannelConfig): Promise<void> {
-      const { to } = requireChannel(channel, 'email');
-      try {
-        await transport.sendMail(buildAlertMail(alert, to, options.from));
-      } catch (error) {
-        throw smtpDeliveryError(error);
-      }
-    },
+    ...sender,
     close(): void {
       transport.close();
     },

@@ -1,19 +1,39 @@
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { type ParsedMail, simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   buildAlertMail,
-  createSmtpSender,
-  type SmtpSender,
-} from '../../shared/adapters/smtp-sender.ts';
+  buildDigestMail,
+  EmailFollowUpError,
+  unsubscribeHeaders,
+} from '../../shared/adapters/email-message.ts';
+import { createEmlOutboxSender } from '../../shared/adapters/eml-outbox-sender.ts';
+import { createSmtpSender, type SmtpSender } from '../../shared/adapters/smtp-sender.ts';
 import { DeliveryError } from '../../shared/alerts/delivery-error.ts';
 import { closedPort, makeAlert, termAt } from './alert-fixture.ts';
+import { makeDigest, UNSUBSCRIBE } from './email-fixture.ts';
 
 const FROM = 'wirewatch <alerts@wirewatch.example>';
+const TO = { type: 'email', to: 'analyst@example.org' } as const;
 
 function smtpReply(code: number, message: string): Error {
   return Object.assign(new Error(message), { responseCode: code });
+}
+
+/** A header exactly as it arrived, unfolded (mailparser parses some headers into objects). */
+function rawHeader(mail: ParsedMail | undefined, name: string): string[] {
+  return (mail?.headerLines ?? [])
+    .filter((h) => h.key === name.toLowerCase())
+    .map((h) =>
+      h.line
+        .slice(h.line.indexOf(':') + 1)
+        .replace(/\r?\n[ \t]+/g, ' ')
+        .trim(),
+    );
 }
 
 describe('SMTP sender', () => {
@@ -59,21 +79,76 @@ describe('SMTP sender', () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
 
-  it('delivers a subject, a text part and an HTML part with the link', async () => {
-    const alert = makeAlert();
+  it('delivers an alert with a subject, a text part and an HTML part', async () => {
+    const receipt = await sender.send(makeAlert(), TO);
 
-    await sender.send(alert, { type: 'email', to: 'analyst@example.org' });
-
+    expect(receipt).toEqual({});
     expect(received).toHaveLength(1);
     const [mail] = received;
     expect(mail?.subject).toBe(
-      '[wirewatch] Korea troop deployments: North Korean troops deploy to Kursk region',
+      '[Korea troop deployments] North Korean troops deploy to Kursk region',
     );
     expect(mail?.text).toContain('Matched: "north korean" (title), troops (summary)');
     expect(mail?.text).toContain('https://news.example.com/world/korea-troops?id=42');
     expect(mail?.html).toContain('href="https://news.example.com/world/korea-troops?id=42"');
     expect(mail?.html).toContain('<strong>troops</strong>');
     expect(mail?.headers.get('auto-submitted')).toBe('auto-generated');
+    expect(mail?.headers.get('x-wirewatch-watch')).toBe('korea-troops');
+  });
+
+  it('adds List-Unsubscribe with both links and the one-click header (RFC 8058)', async () => {
+    await sender.send(makeAlert({ unsubscribe: UNSUBSCRIBE }), TO);
+
+    const [mail] = received;
+    expect(rawHeader(mail, 'List-Unsubscribe')).toEqual([
+      '<https://wirewatch.example/unsubscribe?s=sub-1&w=korea-troops&t=abc123>, <mailto:unsubscribe@wirewatch.example?subject=unsubscribe%20sub-1%20korea-troops>',
+    ]);
+    expect(rawHeader(mail, 'List-Unsubscribe-Post')).toEqual(['List-Unsubscribe=One-Click']);
+    expect(mail?.text).toContain(`Unsubscribe from this watch: ${UNSUBSCRIBE.url}`);
+  });
+
+  it('sends no List-Unsubscribe headers when the alert has no unsubscribe link', async () => {
+    await sender.send(makeAlert(), TO);
+
+    expect(rawHeader(received[0], 'List-Unsubscribe')).toEqual([]);
+    expect(rawHeader(received[0], 'List-Unsubscribe-Post')).toEqual([]);
+  });
+
+  it('labels an update in the subject', async () => {
+    await sender.send(makeAlert({ kind: 'update' }), TO);
+
+    expect(received[0]?.subject).toBe(
+      '[Korea troop deployments] Update: North Korean troops deploy to Kursk region',
+    );
+  });
+
+  it('delivers a digest grouped by watch, with its own unsubscribe headers', async () => {
+    const receipt = await sender.sendDigest(makeDigest(), TO);
+
+    expect(receipt).toEqual({});
+    const [mail] = received;
+    expect(mail?.subject).toBe(
+      'wirewatch digest: 2 alerts, 2 more reports (Korea troop deployments, Patriot transfers)',
+    );
+    expect(mail?.text).toContain('== Korea troop deployments ==');
+    expect(mail?.text).toContain(
+      'Also reported by ap-world: North Korean soldiers seen near Kursk <https://ap.example/kursk>',
+    );
+    expect(mail?.html).toContain('>Patriot transfers</h2>');
+    expect(rawHeader(mail, 'List-Unsubscribe')).toEqual([
+      '<https://wirewatch.example/unsubscribe?s=sub-1&w=*&t=def456>',
+    ]);
+    expect(rawHeader(mail, 'List-Unsubscribe-Post')).toEqual(['List-Unsubscribe=One-Click']);
+    expect(mail?.headers.get('x-wirewatch-digest')).toBe('digest-sub-1-2025-03-06T07:00');
+  });
+
+  it('cannot post follow-ups: they go in the digest', async () => {
+    const followUp = { alert: makeAlert(), first: { itemId: 'i', title: 't', feed: 'f' } };
+
+    expect(sender.canFollowUp(TO)).toBe(false);
+    await expect(sender.sendFollowUp(followUp, TO)).rejects.toBeInstanceOf(EmailFollowUpError);
+    await expect(sender.sendFollowUp(followUp, TO)).rejects.toThrow(/next digest/);
+    expect(received).toHaveLength(0);
   });
 
   it('delivers feed HTML escaped, never as live tags', async () => {
@@ -85,7 +160,7 @@ describe('SMTP sender', () => {
       matchedTerms: [termAt(title, 'troops', 'title'), termAt(summary, 'troops', 'summary')],
     });
 
-    await sender.send(alert, { type: 'email', to: 'analyst@example.org' });
+    await sender.send(alert, TO);
 
     const html = received[0]?.html;
     expect(typeof html).toBe('string');
@@ -98,7 +173,7 @@ describe('SMTP sender', () => {
   it('reports a server that cannot be reached as retryable', async () => {
     const down = createSmtpSender({ host: '127.0.0.1', port: await closedPort(), from: FROM });
 
-    const sending = down.send(makeAlert(), { type: 'email', to: 'analyst@example.org' });
+    const sending = down.send(makeAlert(), TO);
 
     await expect(sending).rejects.toBeInstanceOf(DeliveryError);
     await expect(sending).rejects.toMatchObject({ retryable: true, channel: 'email' });
@@ -113,15 +188,21 @@ describe('SMTP sender', () => {
     expect(received).toHaveLength(0);
   });
 
-  it('reports a temporary 451 rejection as retryable', async () => {
-    const sending = sender.send(makeAlert(), { type: 'email', to: 'busy@example.org' });
+  it('reports a temporary 451 rejection of a digest as retryable', async () => {
+    const sending = sender.sendDigest(makeDigest(), { type: 'email', to: 'busy@example.org' });
 
     await expect(sending).rejects.toMatchObject({ retryable: true, code: 451 });
   });
+
+  it('refuses a channel of another type for good', async () => {
+    const sending = sender.send(makeAlert(), { type: 'console' });
+
+    await expect(sending).rejects.toMatchObject({ retryable: false, code: 'channel-mismatch' });
+  });
 });
 
-describe('buildAlertMail', () => {
-  it('gives the same alert the same Message-ID so resends can be recognised', () => {
+describe('email messages', () => {
+  it('give the same alert the same Message-ID so resends can be recognised', () => {
     const alert = makeAlert();
 
     const first = buildAlertMail(alert, 'a@example.org', FROM);
@@ -131,5 +212,64 @@ describe('buildAlertMail', () => {
     expect(first.messageId).toBe(second.messageId);
     expect(first.messageId).not.toBe(other.messageId);
     expect(first.messageId).toMatch(/^<[A-Za-z0-9_-]+@wirewatch\.example>$/);
+  });
+
+  it('give a digest a Message-ID of its own, stable for its id', () => {
+    const digest = makeDigest();
+
+    const first = buildDigestMail(digest, 'a@example.org', FROM);
+    const again = buildDigestMail(digest, 'a@example.org', FROM);
+    const later = buildDigestMail({ ...digest, digestId: 'other' }, 'a@example.org', FROM);
+
+    expect(first.messageId).toBe(again.messageId);
+    expect(first.messageId).not.toBe(later.messageId);
+    expect(first.messageId).not.toBe(buildAlertMail(makeAlert(), 'a@example.org', FROM).messageId);
+  });
+
+  it('offer one-click unsubscribe only for an https link', () => {
+    expect(unsubscribeHeaders({ url: 'http://plain.example/u' })).toEqual({
+      'List-Unsubscribe': '<http://plain.example/u>',
+    });
+    expect(unsubscribeHeaders({ url: 'javascript:x', mailto: 'mailto:u@x.example' })).toEqual({
+      'List-Unsubscribe': '<mailto:u@x.example>',
+    });
+    expect(unsubscribeHeaders({ url: 'javascript:x' })).toEqual({});
+    expect(unsubscribeHeaders(undefined)).toEqual({});
+  });
+});
+
+describe('.eml outbox sender', () => {
+  let outboxDir: string;
+
+  beforeAll(async () => {
+    outboxDir = await mkdtemp(path.join(tmpdir(), 'wirewatch-eml-'));
+  });
+
+  afterAll(async () => {
+    await rm(outboxDir, { recursive: true, force: true });
+  });
+
+  it('writes alerts and digests as messages a mail client opens', async () => {
+    const outbox = createEmlOutboxSender({ outboxDir, from: FROM });
+
+    await outbox.send(makeAlert({ unsubscribe: UNSUBSCRIBE }), TO);
+    await outbox.sendDigest(makeDigest(), TO);
+
+    const dir = path.join(outboxDir, 'sub-1');
+    expect((await readdir(dir)).sort()).toEqual([
+      'alert-1.eml',
+      'digest-digest-sub-1-2025-03-06T07%3A00.eml',
+    ]);
+    const alert = await simpleParser(await readFile(path.join(dir, 'alert-1.eml')));
+    expect(alert.subject).toBe(
+      '[Korea troop deployments] North Korean troops deploy to Kursk region',
+    );
+    expect(rawHeader(alert, 'List-Unsubscribe-Post')).toEqual(['List-Unsubscribe=One-Click']);
+    expect(alert.html).toContain('<strong>troops</strong>');
+    const digest = await simpleParser(
+      await readFile(path.join(dir, 'digest-digest-sub-1-2025-03-06T07%3A00.eml')),
+    );
+    expect(digest.text).toContain('== Patriot transfers ==');
+    expect(outbox.canFollowUp(TO)).toBe(false);
   });
 });
