@@ -1,8 +1,8 @@
 /**
  * Poller Lambda, run by the schedule: polls the due feeds of the config and
  * queues their new items. Composition only; the work is `pollFeeds`. Each
- * unhealthy feed (failing, backing off, silent) gets a log line; the poll's
- * figures and each failing feed go out as metrics for the alarms.
+ * unhealthy feed (failing, backing off, silent) gets a log line, which names
+ * it; the poll's figures (items polled, failing feeds) go out as metrics.
  */
 import type { ScheduledEvent } from 'aws-lambda';
 import { sharedDocumentClient, sharedSqsClient } from '../shared/adapters/aws-clients.ts';

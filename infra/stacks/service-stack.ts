@@ -21,7 +21,7 @@ import {
   ComparisonOperator,
   Dashboard,
   GraphWidget,
-  type IMetric,
+  LogQueryWidget,
   MathExpression,
   Metric,
   SingleValueWidget,
@@ -30,14 +30,17 @@ import {
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { FilterPattern, MetricFilter } from 'aws-cdk-lib/aws-logs';
 import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { METRIC_DIMENSIONS, METRIC_NAMES } from '../../shared/adapters/pipeline-metrics.ts';
+import {
+  DEPLOYED_CHANNELS,
+  METRIC_DIMENSIONS,
+  METRIC_NAMES,
+} from '../../shared/adapters/pipeline-metrics.ts';
 import { TABLES } from '../../shared/adapters/tables.ts';
 import { parseConfig } from '../../shared/config/config.ts';
 import type { StageConfig } from '../config/stages.ts';
@@ -48,9 +51,6 @@ import { secretId, type WirewatchSecrets, type WirewatchTables } from './data-st
 const VISIBILITY_TIMEOUT_FACTOR = 6;
 const CLASSIFIER_TIMEOUT = Duration.seconds(60);
 const NOTIFIER_TIMEOUT = Duration.seconds(60);
-
-/** Metric filter on the classifier's "item matched" log line. */
-const ITEMS_MATCHED_METRIC = 'ItemsMatched';
 
 export interface ServiceStackProps extends StackProps {
   stage: StageConfig;
@@ -209,13 +209,6 @@ export class ServiceStack extends Stack {
       this.alarmTopic.addSubscription(new EmailSubscription(stage.alarms.email));
     }
 
-    const matchedMetricFilter = new MetricFilter(this, 'ItemsMatchedFilter', {
-      logGroup: this.classifier.logGroup,
-      filterPattern: FilterPattern.stringValue('$.message', '=', 'item matched'),
-      metricNamespace: metricsNamespace,
-      metricName: ITEMS_MATCHED_METRIC,
-      metricValue: '1',
-    });
     const custom = (
       service: string,
       metricName: string,
@@ -230,7 +223,12 @@ export class ServiceStack extends Stack {
         period,
         dimensionsMap: { service, ...dimensions },
       });
+    // Each new item is one message on the items queue and each alert one on the
+    // alerts queue: SQS's free metrics carry those figures, no custom metric needed.
+    const itemsNew = (period: Duration): Metric =>
+      itemsQueues.queue.metricNumberOfMessagesSent({ period, statistic: 'Sum' });
 
+    // Ten alarms of one metric each: the ten alarm metrics CloudWatch gives free.
     const alarms: Alarm[] = [];
     for (const [name, queues] of [
       ['Items', itemsQueues],
@@ -276,7 +274,7 @@ export class ServiceStack extends Stack {
       new Alarm(this, 'FailingFeedsAlarm', {
         alarmDescription:
           `${failingFeeds} or more feeds failed in ${failingFeedsRuns} polls in a row: ` +
-          'see the FeedFailed metric per feed and the poller log',
+          'the poller log\'s "feed unhealthy" lines name them (see the dashboard)',
         metric: custom('poller', METRIC_NAMES.failingFeeds, 'Minimum', stage.pollEvery),
         threshold: failingFeeds,
         comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -285,11 +283,12 @@ export class ServiceStack extends Stack {
       }),
       new Alarm(this, 'NoItemsAlarm', {
         alarmDescription: `no new item for ${noItemsFor.toHumanString()}: feeds down, or the poller not running`,
-        metric: custom('poller', METRIC_NAMES.itemsNew, 'Sum', noItemsFor),
+        metric: itemsNew(noItemsFor),
         threshold: 1,
         comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
         evaluationPeriods: 1,
-        // No data means no poll finished at all.
+        // The classifier's long polls keep the queue active, so SQS reports 0 when no item
+        // came; no data at all is treated as none came either.
         treatMissingData: TreatMissingData.BREACHING,
       }),
     );
@@ -299,14 +298,8 @@ export class ServiceStack extends Stack {
       alarm.addOkAction(alarmAction);
     }
 
+    // One dashboard of at most 50 metrics: within the three CloudWatch gives free.
     const period = Duration.minutes(15);
-    const channels = ['slack', 'email'] as const;
-    const perChannel = (metricName: string): IMetric[] =>
-      channels.map((channel) =>
-        custom('notifier', metricName, 'Sum', period, {
-          [METRIC_DIMENSIONS.channel]: channel,
-        }).with({ label: channel }),
-      );
     const dashboard = new Dashboard(this, 'Dashboard', {
       dashboardName: `wirewatch-${stage.name}`,
       defaultInterval: Duration.days(1),
@@ -316,26 +309,33 @@ export class ServiceStack extends Stack {
         title: 'Items polled and new',
         left: [
           custom('poller', METRIC_NAMES.itemsPolled, 'Sum', period).with({ label: 'polled' }),
-          custom('poller', METRIC_NAMES.itemsNew, 'Sum', period).with({ label: 'new' }),
+          itemsNew(period).with({ label: 'new' }),
         ],
         width: 8,
       }),
       new GraphWidget({
-        title: 'Items matched',
-        left: [matchedMetricFilter.metric({ statistic: 'Sum', period, label: 'matched' })],
+        title: 'Matches queued as alerts',
+        left: [
+          alertsQueues.queue
+            .metricNumberOfMessagesSent({ period, statistic: 'Sum' })
+            .with({ label: 'alerts queued' }),
+        ],
         width: 8,
       }),
       new GraphWidget({
         title: 'Alerts sent per channel',
-        left: perChannel(METRIC_NAMES.alertsSent),
+        left: DEPLOYED_CHANNELS.map((channel) =>
+          custom('notifier', METRIC_NAMES.alertsSent, 'Sum', period, {
+            [METRIC_DIMENSIONS.channel]: channel,
+          }).with({ label: channel }),
+        ),
         width: 8,
       }),
     );
     dashboard.addWidgets(
       new GraphWidget({
-        title: 'Feeds polled and failing',
+        title: 'Failing feeds',
         left: [
-          custom('poller', METRIC_NAMES.feedsPolled, 'Sum', period).with({ label: 'polled' }),
           custom('poller', METRIC_NAMES.failingFeeds, 'Maximum', period).with({
             label: 'failing',
           }),
@@ -343,8 +343,22 @@ export class ServiceStack extends Stack {
         width: 8,
       }),
       new GraphWidget({
-        title: 'Alert deliveries failed per channel',
-        left: perChannel(METRIC_NAMES.alertsFailed),
+        title: 'Alert deliveries failed',
+        left: [
+          new MathExpression({
+            // A message the notifier did not delete is one it reported failed, to be retried.
+            expression: 'IF(received > deleted, received - deleted, 0)',
+            usingMetrics: {
+              received: alertsQueues.queue.metricNumberOfMessagesReceived({ period }),
+              deleted: alertsQueues.queue.metricNumberOfMessagesDeleted({ period }),
+            },
+            label: 'retried',
+            period,
+          }),
+          alertsQueues.deadLetterQueue
+            .metricNumberOfMessagesSent({ period, statistic: 'Sum' })
+            .with({ label: 'rejected (dead-lettered)' }),
+        ],
         width: 8,
       }),
       new SingleValueWidget({
@@ -391,6 +405,19 @@ export class ServiceStack extends Stack {
             .with({ label: 'alerts' }),
         ],
         width: 12,
+      }),
+    );
+    dashboard.addWidgets(
+      new LogQueryWidget({
+        title: 'Unhealthy feeds (poller log)',
+        logGroupNames: [this.poller.logGroup.logGroupName],
+        queryLines: [
+          'filter message = "feed unhealthy"',
+          'stats count(*) as polls, latest(status) as status, latest(kind) as kind, latest(detail) as detail by feedId',
+          'sort polls desc',
+          'limit 20',
+        ],
+        width: 24,
       }),
     );
 

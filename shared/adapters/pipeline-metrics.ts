@@ -4,32 +4,39 @@
  * comes from `POWERTOOLS_METRICS_NAMESPACE`, which the stack sets per stage;
  * the stack's alarms and dashboard use the names below.
  *
- * Each metric and dimension value is a billed custom metric, so per-feed
- * metrics are written only for feeds that fail: a healthy deployment of 500
- * feeds pays for none of them.
+ * Every metric name × dimension values is a custom metric billed by the month
+ * ($0.30 at list, the first 10 of the account free), so only the figures AWS
+ * does not already publish for free are written: new items are the items
+ * queue's `NumberOfMessagesSent`, matches its alerts queue's, function errors
+ * and throttles Lambda's own, failed deliveries the alerts queue's received
+ * minus deleted messages and its dead letters. What remains is
+ * {@link CUSTOM_METRIC_COUNT} metrics, whatever the number of feeds; a failing
+ * feed's id is in the poller's "feed unhealthy" log line, not in a metric.
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { ChannelType } from '../ports.ts';
 
 export const METRIC_NAMES = {
-  /** Feeds fetched in a poll (changed or not). */
-  feedsPolled: 'FeedsPolled',
   /** Feeds that failed in a poll; written on every poll, 0 included. */
   failingFeeds: 'FailingFeeds',
-  /** 1 for each feed that failed, with dimension `feedId`. */
-  feedFailed: 'FeedFailed',
   /** Items read from the feeds in a poll, seen before or not. */
   itemsPolled: 'ItemsPolled',
-  /** Items not seen before, queued for the classifier; written on every poll, 0 included. */
-  itemsNew: 'ItemsNew',
   /** Alert deliveries sent, with dimension `channel`. */
   alertsSent: 'AlertsSent',
-  /** Alert deliveries that failed (to be retried) or were rejected, with dimension `channel`. */
-  alertsFailed: 'AlertsFailed',
 } as const;
 
 /** Dimension names besides Powertools' `service`. */
-export const METRIC_DIMENSIONS = { feed: 'feedId', channel: 'channel' } as const;
+export const METRIC_DIMENSIONS = { channel: 'channel' } as const;
+
+/** The channels a deployment sends to; each is one `AlertsSent` metric. */
+export const DEPLOYED_CHANNELS = ['slack', 'email'] as const satisfies readonly ChannelType[];
+
+/**
+ * The billed custom metrics a deployment writes: `FailingFeeds` and
+ * `ItemsPolled` (service poller), `AlertsSent` per deployed channel (service
+ * notifier).
+ */
+export const CUSTOM_METRIC_COUNT = 2 + DEPLOYED_CHANNELS.length;
 
 /** The figures of one poll the poller reports. */
 export interface PollFigures {
@@ -48,12 +55,11 @@ export interface DeliveryFigures {
 
 /**
  * Collects one invocation's figures; `publish` writes them at the end of the
- * invocation. Metrics with their own dimension (per feed, per channel) are
- * single metrics, written as soon as they are added.
+ * invocation. Per-channel counts are single metrics with their own dimension.
  */
 export class PipelineMetrics {
   private readonly metrics: Metrics;
-  private readonly deliveries = new Map<ChannelType, { sent: number; failed: number }>();
+  private readonly sent = new Map<ChannelType, number>();
   private stored = false;
 
   constructor(serviceName: string) {
@@ -61,11 +67,6 @@ export class PipelineMetrics {
   }
 
   recordPoll(figures: PollFigures): void {
-    this.metrics.addMetric(
-      METRIC_NAMES.feedsPolled,
-      MetricUnit.Count,
-      figures.feedsPolled + figures.feedsNotModified,
-    );
     this.metrics.addMetric(
       METRIC_NAMES.failingFeeds,
       MetricUnit.Count,
@@ -76,33 +77,24 @@ export class PipelineMetrics {
       MetricUnit.Count,
       figures.itemsNew + figures.itemsSeen,
     );
-    this.metrics.addMetric(METRIC_NAMES.itemsNew, MetricUnit.Count, figures.itemsNew);
     this.stored = true;
-    for (const feedId of figures.failingFeeds) {
-      const single = this.metrics.singleMetric();
-      single.addDimension(METRIC_DIMENSIONS.feed, feedId);
-      single.addMetric(METRIC_NAMES.feedFailed, MetricUnit.Count, 1);
-    }
   }
 
+  /** Counts the sent deliveries; failed ones show in the alerts queue's own metrics. */
   recordDeliveries(figures: DeliveryFigures): void {
     for (const { channel, outcome } of figures.deliveries) {
-      const counts = this.deliveries.get(channel) ?? { sent: 0, failed: 0 };
-      if (outcome === 'sent') counts.sent += 1;
-      if (outcome === 'failed' || outcome === 'rejected') counts.failed += 1;
-      this.deliveries.set(channel, counts);
+      if (outcome === 'sent') this.sent.set(channel, (this.sent.get(channel) ?? 0) + 1);
     }
   }
 
   /** Writes what was recorded since the last call; writes nothing when nothing was. */
   publish(): void {
-    for (const [channel, counts] of this.deliveries) {
+    for (const [channel, count] of this.sent) {
       const single = this.metrics.singleMetric();
       single.addDimension(METRIC_DIMENSIONS.channel, channel);
-      single.addMetric(METRIC_NAMES.alertsSent, MetricUnit.Count, counts.sent);
-      single.addMetric(METRIC_NAMES.alertsFailed, MetricUnit.Count, counts.failed);
+      single.addMetric(METRIC_NAMES.alertsSent, MetricUnit.Count, count);
     }
-    this.deliveries.clear();
+    this.sent.clear();
     if (this.stored) this.metrics.publishStoredMetrics();
     this.stored = false;
   }

@@ -6,6 +6,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { STAGES } from '../../infra/config/stages.ts';
 import { LAMBDA_TASK_ROOT } from '../../infra/constructs/wirewatch-function.ts';
+import { CUSTOM_METRIC_COUNT } from '../../shared/adapters/pipeline-metrics.ts';
 import { type SynthesisedStage, synthStage } from './synth-stage.ts';
 
 const run = promisify(execFile);
@@ -449,16 +450,110 @@ describe('alarms', () => {
     });
   });
 
-  it('goes off when no new item arrived for the stage period, also when the poller is silent', () => {
+  it('goes off when the items queue received no new item for the stage period, also when it reports nothing', () => {
     synthesised.serviceTemplate.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Namespace: 'Wirewatch/dev',
-      MetricName: 'ItemsNew',
+      Namespace: 'AWS/SQS',
+      MetricName: 'NumberOfMessagesSent',
+      Dimensions: [
+        {
+          Name: 'QueueName',
+          Value: {
+            'Fn::GetAtt': [
+              logicalIdAt('AWS::SQS::Queue', `${synthesised.service.node.path}/ItemsQueue`),
+              'QueueName',
+            ],
+          },
+        },
+      ],
       Statistic: 'Sum',
       Period: stage.alarms.noItemsFor.toSeconds(),
       Threshold: 1,
       ComparisonOperator: 'LessThanThreshold',
       TreatMissingData: 'breaching',
     });
+  });
+
+  it('stays within the ten alarm metrics CloudWatch gives free: one metric per alarm, no metric math', () => {
+    const alarms = Object.values(
+      synthesised.serviceTemplate.findResources('AWS::CloudWatch::Alarm'),
+    );
+
+    expect(alarms.length).toBeLessThanOrEqual(10);
+    for (const alarm of alarms) {
+      expect(alarm.Properties.MetricName).toEqual(expect.any(String));
+      expect(alarm.Properties.Metrics).toBeUndefined();
+    }
+  });
+});
+
+/** The dashboard body as JSON, with every CloudFormation token replaced by `TOKEN`. */
+function dashboardBody(): { widgets: { properties: { metrics?: unknown[][] } }[] } {
+  const dashboards = Object.values(
+    synthesised.serviceTemplate.findResources('AWS::CloudWatch::Dashboard'),
+  );
+  expect(dashboards).toHaveLength(1);
+  const body = dashboards[0]?.Properties.DashboardBody as
+    | string
+    | { 'Fn::Join': [string, unknown[]] };
+  const text =
+    typeof body === 'string'
+      ? body
+      : body['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : 'TOKEN')).join('');
+  return JSON.parse(text);
+}
+
+describe('custom metrics and the dashboard', () => {
+  it('writes no metric filter: every figure comes from Powertools metrics or AWS metrics', () => {
+    synthesised.serviceTemplate.resourceCountIs('AWS::Logs::MetricFilter', 0);
+  });
+
+  it('shows at most 50 metrics on its one dashboard, within the free allowance', () => {
+    const metrics = dashboardBody().widgets.flatMap((widget) => widget.properties.metrics ?? []);
+
+    expect(metrics.length).toBeGreaterThan(0);
+    expect(metrics.length).toBeLessThanOrEqual(50);
+  });
+
+  it('reads only the custom metrics the functions write, as many as CUSTOM_METRIC_COUNT', () => {
+    const namespace = 'Wirewatch/dev';
+    /** A metric's identity, as CloudWatch bills it: name and dimensions, in a stable order. */
+    const key = (name: unknown, dimensions: [unknown, unknown][]): string =>
+      `${name} ${dimensions
+        .map(([n, v]) => `${n}=${v}`)
+        .sort()
+        .join(',')}`;
+    const onDashboard = dashboardBody()
+      .widgets.flatMap((widget) => widget.properties.metrics ?? [])
+      .filter((metric) => metric[0] === namespace)
+      .map((metric) => {
+        // [namespace, name, dimension, value, ..., options]
+        const parts = metric.filter((part) => typeof part === 'string').slice(2);
+        const pairs: [unknown, unknown][] = [];
+        for (let i = 0; i < parts.length; i += 2) pairs.push([parts[i], parts[i + 1]]);
+        return key(metric[1], pairs);
+      });
+    const inAlarms = Object.values(
+      synthesised.serviceTemplate.findResources('AWS::CloudWatch::Alarm', {
+        Properties: { Namespace: namespace },
+      }),
+    ).map((alarm) =>
+      key(
+        alarm.Properties.MetricName,
+        (alarm.Properties.Dimensions as { Name: string; Value: string }[]).map((d) => [
+          d.Name,
+          d.Value,
+        ]),
+      ),
+    );
+
+    const distinct = [...new Set([...onDashboard, ...inAlarms])].sort();
+    expect(distinct).toEqual([
+      'AlertsSent channel=email,service=notifier',
+      'AlertsSent channel=slack,service=notifier',
+      'FailingFeeds service=poller',
+      'ItemsPolled service=poller',
+    ]);
+    expect(distinct).toHaveLength(CUSTOM_METRIC_COUNT);
   });
 });
 
