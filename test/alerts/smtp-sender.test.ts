@@ -5,6 +5,7 @@ import path from 'node:path';
 import { type ParsedMail, simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createConfigSmtpSender } from '../../shared/adapters/config-smtp-sender.ts';
 import {
   buildAlertMail,
   buildDigestMail,
@@ -14,6 +15,7 @@ import {
 import { createEmlOutboxSender } from '../../shared/adapters/eml-outbox-sender.ts';
 import { createSmtpSender, type SmtpSender } from '../../shared/adapters/smtp-sender.ts';
 import { DeliveryError } from '../../shared/alerts/delivery-error.ts';
+import { type Config, parseConfig } from '../../shared/config/config.ts';
 import { closedPort, makeAlert, termAt } from './alert-fixture.ts';
 import { makeDigest, UNSUBSCRIBE } from './email-fixture.ts';
 
@@ -36,10 +38,20 @@ function rawHeader(mail: ParsedMail | undefined, name: string): string[] {
     );
 }
 
+/** A config with one feed and, when `port` is given, SMTP on the local test server. */
+function configWith(from: string, port?: number): Config {
+  const smtp = port === undefined ? '' : `\n  smtp:\n    host: 127.0.0.1\n    port: ${port}`;
+  return parseConfig(
+    `feeds:\n  - id: f\n    url: https://f.example/rss\nemail:\n  from: "${from}"${smtp}\n`,
+    'test.yaml',
+  );
+}
+
 describe('SMTP sender', () => {
   const received: ParsedMail[] = [];
   let server: SMTPServer;
   let sender: SmtpSender;
+  let port: number;
 
   beforeAll(async () => {
     server = new SMTPServer({
@@ -66,7 +78,7 @@ describe('SMTP sender', () => {
       },
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.server.address() as AddressInfo;
+    port = (server.server.address() as AddressInfo).port;
     sender = createSmtpSender({ host: '127.0.0.1', port, from: FROM, timeoutMs: 5_000 });
   });
 
@@ -192,6 +204,30 @@ describe('SMTP sender', () => {
     const sending = sender.sendDigest(makeDigest(), { type: 'email', to: 'busy@example.org' });
 
     await expect(sending).rejects.toMatchObject({ retryable: true, code: 451 });
+  });
+
+  it('sends through the SMTP server of the current config, following a changed From', async () => {
+    let config = configWith('wirewatch <alerts@one.example>', port);
+    const configured = createConfigSmtpSender({ current: async () => config });
+
+    await configured.send(makeAlert(), TO);
+    config = configWith('wirewatch <alerts@two.example>', port);
+    await configured.sendDigest(makeDigest(), TO);
+
+    expect(received.map((mail) => mail.from?.text)).toEqual([
+      '"wirewatch" <alerts@one.example>',
+      '"wirewatch" <alerts@two.example>',
+    ]);
+    expect(received[1]?.subject).toMatch(/^wirewatch digest: /);
+    expect(configured.canFollowUp(TO)).toBe(false);
+  });
+
+  it('keeps alerts retryable while the config has no SMTP server', async () => {
+    const configured = createConfigSmtpSender({ current: async () => configWith('a@b.example') });
+
+    const sending = configured.send(makeAlert(), TO);
+
+    await expect(sending).rejects.toMatchObject({ retryable: true, code: 'not_configured' });
   });
 
   it('refuses a channel of another type for good', async () => {
