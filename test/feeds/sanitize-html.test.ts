@@ -85,6 +85,18 @@ describe('sanitizeFeedHtml', () => {
     expect(html).toBe('<h4>Big</h4><div><div><div>a</div><div>b</div></div></div><div>s</div>');
   });
 
+  it('sets the given inline styles and never keeps a feed style', () => {
+    const html = sanitizeFeedHtml(
+      '<p style="position:fixed">a <b style="font-size:1px">b</b> <a href="https://a.example/" style="display:none">c</a></p>',
+      BASE,
+      { inlineStyles: { p: 'margin:0', a: 'color:#0b57d0' } },
+    );
+
+    expect(html).toBe(
+      '<p style="margin:0">a <b>b</b> <a href="https://a.example/" rel="noopener noreferrer" style="color:#0b57d0">c</a></p>',
+    );
+  });
+
   it('escapes text that looks like markup', () => {
     expect(sanitizeFeedHtml('5 &lt; 6 &amp; <b>"x"</b>', BASE)).toBe('5 &lt; 6 &amp; <b>"x"</b>');
   });
