@@ -1,13 +1,17 @@
 /**
  * Classifier Lambda, fed by the items queue: matches each item against the
- * watches and queues one alert per (subscriber, watch, story). Composition
+ * watches, finds the story of each matched item and queues one alert message
+ * per (subscriber, watch) with the story. Composition
  * only; the work is `classifyItem`.
  */
 import { sharedDocumentClient, sharedSqsClient } from '../shared/adapters/aws-clients.ts';
 import { createPowertoolsLogger } from '../shared/adapters/powertools-logger.ts';
 import { DynamoRuleStore } from '../shared/adapters/rule-store.ts';
 import { SqsDeadLetterSender, SqsQueueSender } from '../shared/adapters/sqs.ts';
+import { DynamoStoryStore } from '../shared/adapters/story-store.ts';
+import { DynamoUnsubscribeStore } from '../shared/adapters/unsubscribe-store.ts';
 import { deployedSubscribers, StaticSubscriptionStore } from '../shared/alerts/subscriptions.ts';
+import { UnsubscribeFilteredSubscriptionStore } from '../shared/alerts/unsubscribing-subscriptions.ts';
 import { loadConfig } from '../shared/config/config.ts';
 import { requireEnv } from '../shared/config/env.ts';
 import type { AlertMessage } from '../shared/messages.ts';
@@ -29,9 +33,17 @@ export const handler = createClassifierHandler({
         beforeFirstPush: new FileWatchSource(config.watchFile, logger),
       })
     : new FileWatchSource(config.watchFile, logger),
-  subscriptions: new StaticSubscriptionStore(deployedSubscribers(config)),
+  subscriptions: new UnsubscribeFilteredSubscriptionStore(
+    new StaticSubscriptionStore(deployedSubscribers(config)),
+    new DynamoUnsubscribeStore(sharedDocumentClient(), requireEnv('UNSUBSCRIBES_TABLE_NAME')),
+  ),
   alertsQueue: new SqsQueueSender<AlertMessage>(sqs, requireEnv('ALERTS_QUEUE_URL')),
   deadLetters: new SqsDeadLetterSender(sqs, requireEnv('ITEMS_DLQ_URL')),
+  stories: new DynamoStoryStore(
+    sharedDocumentClient(),
+    requireEnv('STORY_FINGERPRINTS_TABLE_NAME'),
+    systemClock,
+  ),
   clock: systemClock,
   logger,
 });

@@ -1,27 +1,22 @@
 /**
- * Notifier Lambda, fed by the alerts queue: claims each delivery in the
- * ledger, sends it, marks it sent. Composition only; the work is `notifyAlert`.
+ * Notifier Lambda, fed by the alerts queue: delivers each alert once per
+ * (subscriber, watch, story) and destination, turns later reports into
+ * follow-ups, queues digest entries and holds alerts in quiet hours.
+ * Composition only; the work is `notifyAlert`.
  *
- * Slack webhook URLs and SMTP credentials are the config file's `env:NAME`
- * secrets, read from the stage's Secrets Manager secret (`SECRET_ID`, a JSON
- * object of NAME: value) when first
+ * Slack webhook URLs and tokens, SMTP credentials and the unsubscribe signing
+ * key are the config file's `env:NAME` secrets, read from the stage's Secrets
+ * Manager secret (`SECRET_ID`, a JSON object of NAME: value) when first
  * needed and cached for a few minutes, so a rotated secret applies without a
  * redeploy and no secret sits in the environment.
  */
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import {
-  sharedDocumentClient,
-  sharedSecretsManagerClient,
-  sharedSqsClient,
-} from '../shared/adapters/aws-clients.ts';
-import { createConfigSmtpSender } from '../shared/adapters/config-smtp-sender.ts';
-import { DynamoAlertLedger } from '../shared/adapters/dynamodb.ts';
+import { sharedSecretsManagerClient, sharedSqsClient } from '../shared/adapters/aws-clients.ts';
+import { deployedDelivery } from '../shared/adapters/deployed-delivery.ts';
 import { PipelineMetrics } from '../shared/adapters/pipeline-metrics.ts';
 import { createPowertoolsLogger } from '../shared/adapters/powertools-logger.ts';
 import { SecretsManagerSecretResolver } from '../shared/adapters/secrets-manager.ts';
-import { createSlackWebhookSender } from '../shared/adapters/slack-webhook-sender.ts';
 import { SqsDeadLetterSender } from '../shared/adapters/sqs.ts';
-import { ConfigSubscriptionStore } from '../shared/alerts/config-subscriptions.ts';
 import { requireEnv } from '../shared/config/env.ts';
 import { CachedSecretResolver, SecretConfigSource } from '../shared/config/secrets.ts';
 import { createNotifierHandler } from '../shared/pipeline/notify.ts';
@@ -37,19 +32,15 @@ const secrets = new CachedSecretResolver(
   { ttlMs: SECRET_TTL_MS, clock: systemClock, logger },
 );
 const config = await SecretConfigSource.load(requireEnv('WIREWATCH_CONFIG'), secrets, logger);
+const delivery = await deployedDelivery(config, logger);
 
 const notify = createNotifierHandler(
   {
-    ledger: new DynamoAlertLedger(
-      sharedDocumentClient(),
-      requireEnv('ALERT_LEDGER_TABLE_NAME'),
-      systemClock,
-    ),
-    subscriptions: new ConfigSubscriptionStore(config),
-    senders: {
-      slack: createSlackWebhookSender({ clock: systemClock }),
-      email: createConfigSmtpSender(config),
-    },
+    ledger: delivery.ledger,
+    subscriptions: delivery.subscriptions,
+    senders: delivery.senders,
+    pending: delivery.pending,
+    unsubscribeLinks: delivery.unsubscribeLinks,
     deadLetters: new SqsDeadLetterSender(sharedSqsClient(), requireEnv('ALERTS_DLQ_URL')),
     clock: systemClock,
     logger,
@@ -59,6 +50,7 @@ const notify = createNotifierHandler(
 
 export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
   try {
+    await delivery.refresh();
     return await notify(event);
   } finally {
     metrics.publish();

@@ -29,6 +29,7 @@ import {
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { FunctionUrlAuthType } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
@@ -51,6 +52,8 @@ import { secretId, type WirewatchSecrets, type WirewatchTables } from './data-st
 const VISIBILITY_TIMEOUT_FACTOR = 6;
 const CLASSIFIER_TIMEOUT = Duration.seconds(60);
 const NOTIFIER_TIMEOUT = Duration.seconds(60);
+/** How often digests and quiet-hours releases are looked at: a digest goes out within this of its time. */
+const DIGEST_EVERY = Duration.minutes(15);
 
 export interface ServiceStackProps extends StackProps {
   stage: StageConfig;
@@ -62,6 +65,10 @@ export class ServiceStack extends Stack {
   readonly poller: WirewatchFunction;
   readonly classifier: WirewatchFunction;
   readonly notifier: WirewatchFunction;
+  /** Releases held alerts and sends digests, every `DIGEST_EVERY`. */
+  readonly digest: WirewatchFunction;
+  /** Serves the one-click unsubscribe links (a function URL). */
+  readonly unsubscribe: WirewatchFunction;
   readonly alarmTopic: Topic;
 
   constructor(scope: Construct, id: string, props: ServiceStackProps) {
@@ -123,6 +130,11 @@ export class ServiceStack extends Stack {
       memorySize: 1024,
     })
       .bindTable(tables.rules, TABLES.rules, ['dynamodb:GetItem', 'dynamodb:Query'])
+      .bindTable(tables.storyFingerprints, TABLES.storyFingerprints, [
+        'dynamodb:Query',
+        'dynamodb:PutItem',
+      ])
+      .bindTable(tables.unsubscribes, TABLES.unsubscribes, ['dynamodb:Query'])
       .bindQueueSender(alertsQueues.queue, 'ALERTS_QUEUE_URL')
       .bindQueueSender(itemsQueues.deadLetterQueue, 'ITEMS_DLQ_URL');
     this.classifier.function.addEventSource(
@@ -147,8 +159,11 @@ export class ServiceStack extends Stack {
         'dynamodb:UpdateItem',
         'dynamodb:DeleteItem',
       ])
+      .bindTable(tables.pendingAlerts, TABLES.pendingAlerts, ['dynamodb:PutItem'])
+      .bindTable(tables.unsubscribes, TABLES.unsubscribes, ['dynamodb:Query'])
       .bindQueueSender(alertsQueues.deadLetterQueue, 'ALERTS_DLQ_URL')
-      .addEnvironment('SECRET_ID', secretId(stage.name));
+      .addEnvironment('SECRET_ID', secretId(stage.name))
+      .addEnvironment('SES_FROM', config.email.from);
     this.notifier.function.addEventSource(
       new SqsEventSource(alertsQueues.queue, {
         // Few alerts per invocation and few invocations: Slack takes about one message a second.
@@ -157,25 +172,94 @@ export class ServiceStack extends Stack {
         reportBatchItemFailures: true,
       }),
     );
-    if (props.secrets.secret) {
-      this.notifier.role.addToPrincipalPolicy(
+
+    this.digest = new WirewatchFunction(this, 'Digest', {
+      ...functionDefaults,
+      entry: 'functions/digest.ts',
+      serviceName: 'digest',
+      description: 'Releases alerts held by quiet hours and sends the digests that are due',
+      timeout: NOTIFIER_TIMEOUT,
+      memorySize: 256,
+      // A failed run is not retried: the next scheduled run resumes where it stopped.
+      retryAttempts: 0,
+    })
+      .bindTable(tables.alertLedger, TABLES.alertLedger, [
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:DeleteItem',
+      ])
+      .bindTable(tables.pendingAlerts, TABLES.pendingAlerts, [
+        'dynamodb:Query',
+        'dynamodb:DeleteItem',
+      ])
+      .bindTable(tables.unsubscribes, TABLES.unsubscribes, ['dynamodb:Query'])
+      .bindQueueSender(alertsQueues.queue, 'ALERTS_QUEUE_URL')
+      .bindQueueSender(alertsQueues.deadLetterQueue, 'ALERTS_DLQ_URL')
+      .addEnvironment('SECRET_ID', secretId(stage.name))
+      .addEnvironment('SES_FROM', config.email.from);
+
+    this.unsubscribe = new WirewatchFunction(this, 'Unsubscribe', {
+      ...functionDefaults,
+      entry: 'functions/unsubscribe.ts',
+      serviceName: 'unsubscribe',
+      description: 'One-click unsubscribe page of the alert emails (RFC 8058)',
+      timeout: Duration.seconds(10),
+      memorySize: 256,
+    })
+      .bindTable(tables.unsubscribes, TABLES.unsubscribes, ['dynamodb:PutItem', 'dynamodb:Query'])
+      .addEnvironment('SECRET_ID', secretId(stage.name));
+    // Mail providers POST to the link without credentials (RFC 8058): the
+    // signed token in the URL is the authorisation.
+    const unsubscribeUrl = this.unsubscribe.function.addFunctionUrl({
+      authType: FunctionUrlAuthType.NONE,
+    });
+    for (const fn of [this.notifier, this.digest]) {
+      fn.addEnvironment('UNSUBSCRIBE_URL', unsubscribeUrl.url);
+    }
+    new CfnOutput(this, 'UnsubscribeUrl', {
+      value: unsubscribeUrl.url,
+      description: 'Where the one-click unsubscribe links of emails point',
+    });
+
+    for (const fn of [this.notifier, this.digest, this.unsubscribe]) {
+      if (props.secrets.secret) {
+        fn.role.addToPrincipalPolicy(
+          new PolicyStatement({
+            actions: ['secretsmanager:GetSecretValue'],
+            resources: [props.secrets.secret.secretArn],
+          }),
+        );
+      }
+    }
+    for (const fn of [this.notifier, this.digest]) {
+      fn.role.addToPrincipalPolicy(
         new PolicyStatement({
-          actions: ['secretsmanager:GetSecretValue'],
-          resources: [props.secrets.secret.secretArn],
+          actions: ['ses:SendEmail'],
+          resources: [
+            Arn.format(
+              { service: 'ses', resource: 'identity', resourceName: stage.sesIdentity },
+              this,
+            ),
+          ],
         }),
       );
     }
-    this.notifier.role.addToPrincipalPolicy(
-      new PolicyStatement({
-        actions: ['ses:SendEmail'],
-        resources: [
-          Arn.format(
-            { service: 'ses', resource: 'identity', resourceName: stage.sesIdentity },
-            this,
-          ),
-        ],
+
+    new Schedule(this, 'DigestSchedule', {
+      description: `Runs the wirewatch ${stage.name} digests and quiet-hours releases`,
+      schedule: ScheduleExpression.rate(DIGEST_EVERY),
+      target: new LambdaInvoke(this.digest.function, {
+        retryAttempts: 0,
+        maxEventAge: DIGEST_EVERY,
       }),
-    );
+    });
+    Validations.of(this).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(this.digest.function.node.defaultChild as CfnResource)}.Arn>:*]`,
+      reason:
+        'The schedule target role may invoke only the digest function; the :* suffix covers its ' +
+        'versions and aliases, as grantInvoke writes it.',
+    });
 
     const schedule = new Schedule(this, 'PollSchedule', {
       description: `Runs the wirewatch ${stage.name} poller`,

@@ -4,6 +4,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { toDocumentClient } from './dynamodb.ts';
@@ -11,6 +12,7 @@ import { toDocumentClient } from './dynamodb.ts';
 let documentClient: DynamoDBDocumentClient | undefined;
 let sqsClient: SQSClient | undefined;
 let secretsManagerClient: SecretsManagerClient | undefined;
+let sesClient: SESv2Client | undefined;
 
 export function sharedDocumentClient(): DynamoDBDocumentClient {
   documentClient ??= toDocumentClient(new DynamoDBClient({}));
@@ -25,4 +27,9 @@ export function sharedSqsClient(): SQSClient {
 export function sharedSecretsManagerClient(): SecretsManagerClient {
   secretsManagerClient ??= new SecretsManagerClient({});
   return secretsManagerClient;
+}
+
+export function sharedSesClient(): SESv2Client {
+  sesClient ??= new SESv2Client({});
+  return sesClient;
 }

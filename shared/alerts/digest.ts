@@ -56,7 +56,7 @@ export interface ScheduledDeliveryDeps {
   clock: Clock;
   logger: Logger;
   /** A link that stops all of a subscriber's alerts, for digest emails. */
-  unsubscribeLinks?: { forAll(subscriberId: string): UnsubscribeLink };
+  unsubscribeLinks?: { forAll(subscriberId: string): UnsubscribeLink | undefined };
   /**
    * A digest for time T is sent once T is this far in the past, so that an
    * entry queued just before T is written before the digest reads. Default 60 s.

@@ -51,7 +51,8 @@ import { processSqsBatch } from './sqs-batch.ts';
 
 /** Signs unsubscribe links for alerts (see `shared/alerts/unsubscribe.ts`). */
 export interface AlertUnsubscribeLinks {
-  forWatch(subscriberId: string, watchId: string): UnsubscribeLink;
+  /** `undefined` when links cannot be made (no signing secret yet). */
+  forWatch(subscriberId: string, watchId: string): UnsubscribeLink | undefined;
 }
 
 export interface NotifierDeps {

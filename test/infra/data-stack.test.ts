@@ -73,7 +73,7 @@ describe('the data stack', () => {
   it('creates one empty secret for all the secrets the stage config names', () => {
     dev.dataTemplate.hasResourceProperties('AWS::SecretsManager::Secret', {
       Name: 'wirewatch/dev/secrets',
-      Description: Match.stringLikeRegexp('SLACK_WEBHOOK_URL, SMTP_USER, SMTP_PASSWORD'),
+      Description: Match.stringLikeRegexp('SLACK_WEBHOOK_URL, UNSUBSCRIBE_SECRET'),
       SecretString: Match.absent(),
       GenerateSecretString: Match.absent(),
     });
@@ -114,7 +114,7 @@ describe('stages', () => {
     prod.serviceTemplate.resourcePropertiesCountIs(
       'AWS::Logs::LogGroup',
       { RetentionInDays: 90 },
-      3,
+      5,
     );
   });
 

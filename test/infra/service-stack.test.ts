@@ -75,7 +75,7 @@ beforeAll(() => {
 }, 120_000);
 
 describe('the functions', () => {
-  it.each(['Poller', 'Classifier', 'Notifier'])(
+  it.each(['Poller', 'Classifier', 'Notifier', 'Digest', 'Unsubscribe'])(
     "%s's handler setting names a function exported by its bundle",
     async (name) => {
       const fn = functionOf(name);
@@ -119,7 +119,7 @@ describe('the functions', () => {
     30_000,
   );
 
-  it.each(['Poller', 'Classifier', 'Notifier'])(
+  it.each(['Poller', 'Classifier', 'Notifier', 'Digest', 'Unsubscribe'])(
     '%s runs Node.js 22 on ARM64 with source maps and Powertools settings',
     (name) => {
       const fn = functionOf(name);
@@ -167,9 +167,9 @@ describe('the functions', () => {
     synthesised.serviceTemplate.resourcePropertiesCountIs(
       'AWS::Logs::LogGroup',
       { RetentionInDays: 7 },
-      3,
+      5,
     );
-    for (const name of ['Poller', 'Classifier', 'Notifier']) {
+    for (const name of ['Poller', 'Classifier', 'Notifier', 'Digest', 'Unsubscribe']) {
       const logGroupId = logicalIdAt(
         'AWS::Logs::LogGroup',
         `${synthesised.service.node.path}/${name}`,
@@ -206,10 +206,13 @@ describe('least privilege', () => {
     expect(resourcesOf('Poller', 'sqs:SendMessage')).toContain('ItemsQueue');
   });
 
-  it('lets the classifier read rules, consume items, queue alerts and dead-letter items', () => {
+  it('lets the classifier read rules, look up and record stories, read unsubscriptions, consume items, queue alerts and dead-letter items', () => {
     expect(actionsOf('Classifier')).toEqual(
       [
         'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'dynamodb:Query',
         'dynamodb:Query',
         'logs:CreateLogStream',
         'logs:PutLogEvents',
@@ -226,19 +229,27 @@ describe('least privilege', () => {
         'sqs:SendMessage',
       ].sort(),
     );
-    expect(resourcesOf('Classifier', 'dynamodb:Query')).toContain('RulesTable');
+    expect(resourcesOf('Classifier', 'dynamodb:Query')).toMatch(
+      /RulesTable.*StoryFingerprintsTable.*UnsubscribesTable|RulesTable/,
+    );
+    expect(resourcesOf('Classifier', 'dynamodb:Query')).toContain('StoryFingerprintsTable');
+    expect(resourcesOf('Classifier', 'dynamodb:Query')).toContain('UnsubscribesTable');
+    expect(resourcesOf('Classifier', 'dynamodb:PutItem')).toContain('StoryFingerprintsTable');
+    expect(resourcesOf('Classifier', 'dynamodb:PutItem')).not.toContain('RulesTable');
     expect(resourcesOf('Classifier', 'sqs:SendMessage')).toMatch(
       /AlertsQueue.*ItemsDeadLetterQueue/,
     );
     expect(resourcesOf('Classifier', 'sqs:ReceiveMessage')).toContain('ItemsQueue');
   });
 
-  it('lets the notifier use the ledger, its secrets and the SES identity, and dead-letter alerts', () => {
+  it('lets the notifier use the ledger, queue pending alerts, read unsubscriptions, its secrets and the SES identity, and dead-letter alerts', () => {
     expect(actionsOf('Notifier')).toEqual(
       [
         'dynamodb:DeleteItem',
         'dynamodb:GetItem',
         'dynamodb:PutItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
         'dynamodb:UpdateItem',
         'logs:CreateLogStream',
         'logs:PutLogEvents',
@@ -259,6 +270,61 @@ describe('least privilege', () => {
     expect(secrets).toContain('ConfigSecrets');
     expect(resourcesOf('Notifier', 'ses:SendEmail')).toContain(`:identity/${stage.sesIdentity}`);
     expect(resourcesOf('Notifier', 'sqs:SendMessage')).toContain('AlertsDeadLetterQueue');
+    expect(resourcesOf('Notifier', 'dynamodb:PutItem')).toContain('PendingAlertsTable');
+    expect(resourcesOf('Notifier', 'dynamodb:Query')).toContain('UnsubscribesTable');
+    expect(resourcesOf('Notifier', 'dynamodb:Query')).not.toContain('PendingAlertsTable');
+  });
+
+  it('lets the digest function claim digests, read and remove pending alerts, release them to the alerts queue and send', () => {
+    expect(actionsOf('Digest')).toEqual(
+      [
+        'dynamodb:DeleteItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'secretsmanager:GetSecretValue',
+        'ses:SendEmail',
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueUrl',
+        'sqs:GetQueueUrl',
+        'sqs:SendMessage',
+        'sqs:SendMessage',
+      ].sort(),
+    );
+    expect(resourcesOf('Digest', 'dynamodb:Query')).toContain('PendingAlertsTable');
+    expect(resourcesOf('Digest', 'sqs:SendMessage')).toMatch(/AlertsQueue.*AlertsDeadLetterQueue/);
+  });
+
+  it('lets the unsubscribe function record unsubscriptions and read its signing secret, nothing else', () => {
+    expect(actionsOf('Unsubscribe')).toEqual(
+      [
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'secretsmanager:GetSecretValue',
+      ].sort(),
+    );
+    expect(resourcesOf('Unsubscribe', 'dynamodb:PutItem')).toContain('UnsubscribesTable');
+  });
+
+  it('serves the unsubscribe page on a public function URL and gives its address to the senders', () => {
+    synthesised.serviceTemplate.hasResourceProperties('AWS::Lambda::Url', { AuthType: 'NONE' });
+    for (const name of ['Notifier', 'Digest']) {
+      expect(functionOf(name).Properties.Environment?.Variables.UNSUBSCRIBE_URL).toBeDefined();
+    }
+  });
+
+  it('runs the digest function on a 15-minute schedule', () => {
+    synthesised.serviceTemplate.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'rate(15 minutes)',
+    });
   });
 
   it('grants no wildcard action and no resource "*" anywhere', () => {
