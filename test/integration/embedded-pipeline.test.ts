@@ -135,8 +135,8 @@ describe('the embedded pipeline', () => {
     const summary = await stack.runCycle({ all: true });
 
     expect(smtp.received()).toEqual([
-      `a@example.org: [wirewatch] Korea news: ${TROOPS_TITLE}`,
-      `a@example.org: [wirewatch] Troop movements: ${TROOPS_TITLE}`,
+      `a@example.org: [Korea news] ${TROOPS_TITLE}`,
+      `a@example.org: [Troop movements] ${TROOPS_TITLE}`,
     ]);
     expect(p.slack.posts.map((post) => [post.path, post.payload.text])).toEqual([
       ['/services/T000/B000/ops', `[HIGH] Troop movements: ${TROOPS_TITLE}`],
@@ -195,9 +195,9 @@ describe('the embedded pipeline', () => {
       const mailsBefore = smtp.received();
       const outboxBefore = await filesUnder(p.outboxDir);
       expect(mailsBefore).toEqual([
-        `a@example.org: [wirewatch] Korea news: ${SUMMIT_TITLE}`,
-        `a@example.org: [wirewatch] Korea news: ${TROOPS_TITLE}`,
-        `a@example.org: [wirewatch] Troop movements: ${TROOPS_TITLE}`,
+        `a@example.org: [Korea news] ${SUMMIT_TITLE}`,
+        `a@example.org: [Korea news] ${TROOPS_TITLE}`,
+        `a@example.org: [Troop movements] ${TROOPS_TITLE}`,
       ]);
       expect(p.slack.posts).toHaveLength(1);
       expect(outboxBefore.size).toBe(2);
@@ -283,8 +283,8 @@ describe('the embedded pipeline', () => {
     expect(good).toMatchObject({ consecutiveFailures: 0, lastSuccessAt: expect.any(String) });
     expect(good?.lastError).toBeUndefined();
     expect(smtp.received()).toEqual([
-      `a@example.org: [wirewatch] Korea news: ${TROOPS_TITLE}`,
-      `a@example.org: [wirewatch] Troop movements: ${TROOPS_TITLE}`,
+      `a@example.org: [Korea news] ${TROOPS_TITLE}`,
+      `a@example.org: [Troop movements] ${TROOPS_TITLE}`,
     ]);
   });
 
@@ -357,9 +357,9 @@ describe('the embedded pipeline', () => {
     expect(after.pending).toEqual({ items: 0, alerts: 0 });
     expect(sentTotal(later)).toBe(0);
     expect(smtp.received()).toEqual([
-      `a@example.org: [wirewatch] Korea news: ${TROOPS_TITLE}`,
-      `a@example.org: [wirewatch] Troop movements: ${TROOPS_TITLE}`,
-      `c@example.org: [wirewatch] Troop movements: ${TROOPS_TITLE}`,
+      `a@example.org: [Korea news] ${TROOPS_TITLE}`,
+      `a@example.org: [Troop movements] ${TROOPS_TITLE}`,
+      `c@example.org: [Troop movements] ${TROOPS_TITLE}`,
     ]);
     expect(p.slack.posts.map((post) => post.payload.text)).toEqual([
       `[HIGH] Troop movements: ${TROOPS_TITLE}`,
