@@ -43,11 +43,26 @@ export function quietHoursEnd(quiet: QuietHours, timezone: string, now: Date): D
   let candidate = new Date(
     wholeMinute.getTime() + ((end - minutes + DAY_MINUTES) % DAY_MINUTES) * MINUTE_MS,
   );
-  // Across a daylight-saving change the wall clock moves by an hour: correct once.
+  // Across a daylight-saving change the wall clock moves by an hour: correct
+  // once, then settle on the first minute that is not quiet (an end time
+  // inside a spring-forward gap does not exist on that day).
   const drift = localMinutes(candidate, timezone) - end;
   if (drift !== 0) {
     const wrapped = ((drift + DAY_MINUTES / 2) % DAY_MINUTES) - DAY_MINUTES / 2;
     candidate = new Date(candidate.getTime() - wrapped * MINUTE_MS);
+  }
+  const quietAt = (at: Date): boolean => isQuiet(localMinutes(at, timezone), start, end);
+  for (let step = 0; step < 120 && quietAt(candidate); step++) {
+    candidate = new Date(candidate.getTime() + MINUTE_MS);
+  }
+  for (
+    let step = 0;
+    step < 120 &&
+    candidate.getTime() - MINUTE_MS > now.getTime() &&
+    !quietAt(new Date(candidate.getTime() - MINUTE_MS));
+    step++
+  ) {
+    candidate = new Date(candidate.getTime() - MINUTE_MS);
   }
   return candidate.getTime() > now.getTime() ? candidate : new Date(now.getTime() + MINUTE_MS);
 }
