@@ -11,7 +11,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { SQSEvent } from 'aws-lambda';
-import type { ParsedMail } from 'mailparser';
+import { type ParsedMail, simpleParser } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { LocalStack } from '../../cli/local/local-stack.ts';
@@ -19,6 +20,7 @@ import { DynamoAlertLedger, DynamoPendingAlertStore } from '../../shared/adapter
 import { createSlackSender } from '../../shared/adapters/slack-api-sender.ts';
 import { StaticSubscriptionStore, subscriberOf } from '../../shared/alerts/subscriptions.ts';
 import { type Config, parseConfig } from '../../shared/config/config.ts';
+import type { AlertMessage } from '../../shared/messages.ts';
 import { createNotifierHandler, type NotifyResult } from '../../shared/pipeline/notify.ts';
 import { pollFeeds } from '../../shared/pipeline/poll.ts';
 import type { AlertKey, AlertLedger, SentDetail } from '../../shared/ports.ts';
@@ -140,6 +142,10 @@ interface WebhookPost {
   text: string;
   /** The whole payload as JSON, to search rendered blocks. */
   json: string;
+  /** The `ts` the Web API stand-in answered with. */
+  ts: string;
+  /** The thread the post replied in (Web API). */
+  threadTs?: string;
 }
 
 interface WebhookReply {
@@ -153,15 +159,19 @@ class WebhookEndpoint {
   readonly posts: WebhookPost[] = [];
   private readonly replies: WebhookReply[] = [];
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    /** Answer as the Web API (`chat.postMessage`): `{ ok, ts }` rather than `ok`. */
+    private readonly webApi: boolean,
+  ) {}
 
-  static async start(): Promise<WebhookEndpoint> {
+  static async start(options: { webApi?: boolean } = {}): Promise<WebhookEndpoint> {
     let endpoint: WebhookEndpoint | undefined;
     const server = createServer((req, res) => {
       void endpoint?.answer(req, res);
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    endpoint = new WebhookEndpoint((server.address() as AddressInfo).port);
+    endpoint = new WebhookEndpoint((server.address() as AddressInfo).port, options.webApi ?? false);
     cleanups.defer(
       () =>
         new Promise<void>((resolve, reject) => {
@@ -176,6 +186,11 @@ class WebhookEndpoint {
     return `http://127.0.0.1:${this.port}/services/T000/B000/desk`;
   }
 
+  /** Base URL of the stand-in Web API. */
+  apiBaseUrl(): string {
+    return `http://127.0.0.1:${this.port}/api/`;
+  }
+
   replyNext(...replies: WebhookReply[]): void {
     this.replies.push(...replies);
   }
@@ -187,13 +202,19 @@ class WebhookEndpoint {
   private async answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let body = '';
     for await (const chunk of req) body += String(chunk);
-    const reply = this.replies.shift() ?? { status: 200, body: 'ok' };
-    const payload = JSON.parse(body) as { text?: string };
+    const ts = `1781100000.${String(this.posts.length + 1).padStart(6, '0')}`;
+    const reply = this.replies.shift() ?? {
+      status: 200,
+      body: this.webApi ? JSON.stringify({ ok: true, ts }) : 'ok',
+    };
+    const payload = JSON.parse(body) as { text?: string; thread_ts?: string };
     this.posts.push({
       path: req.url ?? '/',
       status: reply.status,
       text: payload.text ?? '',
       json: body,
+      ts,
+      ...(payload.thread_ts !== undefined ? { threadTs: payload.thread_ts } : {}),
     });
     res
       .writeHead(reply.status, {
@@ -201,6 +222,48 @@ class WebhookEndpoint {
         ...(reply.retryAfter !== undefined ? { 'retry-after': reply.retryAfter } : {}),
       })
       .end(reply.body);
+  }
+}
+
+/** A real SMTP server that answers the first `refusals` messages with 451 (try again later). */
+class RefusingSmtpServer {
+  readonly mails: ParsedMail[] = [];
+  refusals = 0;
+
+  private constructor(
+    readonly port: number,
+    private readonly toRefuse: number,
+  ) {}
+
+  static async start(toRefuse: number): Promise<RefusingSmtpServer> {
+    let smtp: RefusingSmtpServer | undefined;
+    const server = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      logger: false,
+      onData(stream, _session, callback) {
+        simpleParser(stream).then(
+          (mail) => {
+            if (smtp && smtp.refusals < smtp.toRefuse) {
+              smtp.refusals += 1;
+              callback(
+                Object.assign(new Error('4.3.0 mailbox temporarily unavailable'), {
+                  responseCode: 451,
+                }),
+              );
+              return;
+            }
+            smtp?.mails.push(mail);
+            callback();
+          },
+          (error: Error) => callback(error),
+        );
+      },
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    smtp = new RefusingSmtpServer((server.server.address() as AddressInfo).port, toRefuse);
+    cleanups.defer(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    return smtp;
   }
 }
 
@@ -238,14 +301,16 @@ async function startStack(
   p: Parts,
   subscribers: unknown[],
   feedIds: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+  smtpPort = p.smtp.port,
 ): Promise<{ stack: LocalStack; config: Config }> {
   const { path, text } = await writeConfigFiles(p.dir, {
     feeds: feedIds.map((id) => ({ id, url: p.feeds.url(`/${id}.xml`) })),
     subscribers,
-    smtpPort: p.smtp.port,
+    smtpPort,
   });
   await writeFile(join(p.dir, 'watches.yaml'), WATCHES);
-  const config = parseConfig(text, path, { DESK_SLACK_URL: p.slack.url() });
+  const config = parseConfig(text, path, { DESK_SLACK_URL: p.slack.url(), ...env });
   const stack = await LocalStack.start(config, {
     dataDir: join(p.dir, 'data'),
     logger: silentLogger,
@@ -553,5 +618,87 @@ describe('exactly once, end to end', () => {
       expect(mailText).toContain(`Also reported by ${feed}`);
       expect(slackDigest?.json).toContain(`Also reported by *${feed}*`);
     }
+  });
+
+  it('replies in the alert’s thread once per other outlet on a Slack bot channel', async () => {
+    const p = await startParts();
+    const api = await WebhookEndpoint.start({ webApi: true });
+    for (const { feed, entry } of STORY) {
+      p.feeds.route(`/${feed}.xml`, { kind: 'rss', entries: [entry] });
+    }
+    const botDesk = {
+      id: 'bot-desk',
+      watches: ['patriot-transfers'],
+      channels: [{ type: 'slack', botToken: 'env:DESK_BOT_TOKEN', channel: 'C0123456' }],
+    };
+    const { stack, config } = await startStack(
+      p,
+      [botDesk],
+      STORY.map((s) => s.feed),
+      {
+        DESK_BOT_TOKEN: 'xoxb-test-token',
+      },
+    );
+    await pollInOrderAndClassify(stack, p);
+    const { documentClient, tableNames } = stack.dynamo;
+    // The stack's Slack sender talks to slack.com: this notifier's talks to the stand-in.
+    const notifier = createNotifierHandler({
+      ledger: new DynamoAlertLedger(documentClient, tableNames.alertLedger, p.clock),
+      subscriptions: new StaticSubscriptionStore(
+        config.subscribers.map((s) => subscriberOf(s, () => undefined)),
+      ),
+      senders: { slack: createSlackSender({ clock: p.clock, apiBaseUrl: api.apiBaseUrl() }) },
+      pending: new DynamoPendingAlertStore(documentClient, tableNames.pendingAlerts, p.clock),
+      deadLetters: stack.alertsQueue,
+      clock: p.clock,
+      logger: silentLogger,
+    });
+
+    const bodies = new Set<string>();
+    const recording = (event: SQSEvent) => {
+      for (const record of event.Records) bodies.add(record.body);
+      return notifier(event);
+    };
+    await deliverUntilEmpty(stack, p, recording);
+    // SQS delivers every report again: nothing more is posted.
+    expect(bodies.size).toBe(STORY.length);
+    await stack.alertsQueue.send([...bodies].map((body) => JSON.parse(body) as AlertMessage));
+    await deliverUntilEmpty(stack, p, notifier);
+
+    const [alert, ...replies] = api.delivered();
+    expect(alert?.path).toBe('/api/chat.postMessage');
+    expect(alert?.text).toContain(FIRST_TITLE);
+    expect(alert?.threadTs).toBeUndefined();
+    expect(replies.map((r) => r.threadTs)).toEqual([alert?.ts, alert?.ts, alert?.ts]);
+    expect(replies.map((r) => OTHER_OUTLETS.find((feed) => r.json.includes(`*${feed}*`)))).toEqual(
+      OTHER_OUTLETS,
+    );
+  });
+
+  it('resumes an email digest the SMTP server refused for now, sending it once', async () => {
+    const p = await startParts();
+    const smtp = await RefusingSmtpServer.start(1);
+    p.feeds.route('/europe-desk.xml', { kind: 'rss', entries: [STORY[0]?.entry as FeedEntry] });
+    p.feeds.route('/wire-a.xml', { kind: 'rss', entries: [STORY[1]?.entry as FeedEntry] });
+    const reader = { ...emailAnalyst, id: 'digest-reader', mode: 'digest' };
+    const { stack } = await startStack(p, [reader], ['europe-desk', 'wire-a'], {}, smtp.port);
+    await pollInOrderAndClassify(stack, p);
+    await deliverUntilEmpty(stack, p);
+    toNextMorningDigest(p);
+
+    const refused = await stack.deliverScheduled();
+    p.clock.advance(5 * MINUTE_MS);
+    const resumed = await stack.deliverScheduled();
+    p.clock.advance(5 * MINUTE_MS);
+    const after = await stack.deliverScheduled();
+
+    expect(smtp.refusals).toBe(1);
+    expect(refused).toMatchObject({ digestsSent: 0, failed: [{ subscriberId: 'digest-reader' }] });
+    expect(refused.failed[0]?.reason).toContain('451');
+    expect(resumed).toMatchObject({ digestsSent: 1, entriesSent: 2, failed: [] });
+    expect(after).toMatchObject({ digestsSent: 0, failed: [] });
+    expect(smtp.mails).toHaveLength(1);
+    expect(smtp.mails[0]?.text).toContain(FIRST_TITLE);
+    expect(smtp.mails[0]?.text).toContain('Also reported by wire-a');
   });
 });
