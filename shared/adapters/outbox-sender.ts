@@ -37,6 +37,8 @@ export interface OutboxRecord {
   matchedTerms: MatchedTerm[];
   ruleVersion?: string;
   sentAt: string;
+  /** `alert`, or `update` for a later report with new facts. */
+  kind?: 'alert' | 'update';
 }
 
 const SEGMENT_MAX_CHARS = 120;

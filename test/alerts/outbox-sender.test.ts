@@ -49,6 +49,7 @@ describe('outbox sender', () => {
       matchedTerms: alert.matchedTerms,
       ruleVersion: 'v7',
       sentAt: '2025-03-05T14:10:00.000Z',
+      kind: 'alert',
     });
     expect(await readdir(path.join(outboxDir, 'analyst-7'))).toEqual(['a1b2c3.json']);
   });

@@ -88,7 +88,7 @@ describe('parseWatchFile: a file with several errors', () => {
       'watches.yaml:28:12: warning: AND and OR mixed without parentheses (AND binds first)\n' +
         '  hint: add parentheses to say which you mean: (a AND b) OR c, or a AND (b OR c)',
       'watches.yaml:29:5: unknown key "colour" in watch\n' +
-        '  hint: known keys: id, name, query, description, severity, sources, lang',
+        '  hint: known keys: id, name, query, description, severity, sources, lang, updates',
     ]);
   });
 
@@ -338,6 +338,7 @@ describe('parseWatchFile: watch fields', () => {
         description: 'North Korean troops abroad',
         query: 'troops AND korea',
         severity: 'high',
+        updates: false,
         sources: ['wire-a', 'wire-b'],
         lang: 'en',
         expr: {
@@ -373,7 +374,7 @@ describe('parseWatchFile: watch fields', () => {
       line: 5,
       column: 5,
       message: 'unknown key "sevrity" in watch',
-      hint: 'did you mean severity:? known keys: id, name, query, description, severity, sources, lang',
+      hint: 'did you mean severity:? known keys: id, name, query, description, severity, sources, lang, updates',
     });
   });
 

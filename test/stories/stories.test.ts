@@ -6,7 +6,7 @@ import {
 } from '../../shared/adapters/embedded-dynamodb.ts';
 import { DynamoStoryStore } from '../../shared/adapters/story-store.ts';
 import type { Clock, Item } from '../../shared/ports.ts';
-import { assignStory } from '../../shared/stories/assign.ts';
+import { assignStory, storyIdOf } from '../../shared/stories/assign.ts';
 import { compareReports } from '../../shared/stories/compare.ts';
 import { readLabelledItems, runCorpus } from '../../shared/stories/corpus.ts';
 import { scoreStoryPairs } from '../../shared/stories/evaluate.ts';
@@ -57,8 +57,13 @@ describe('stories on the embedded DynamoDB', () => {
     expect(scores.pairs_precision).toBeGreaterThanOrEqual(0.99);
     expect(scores.pairs_recall).toBeGreaterThanOrEqual(0.9);
     expect(scores.template_sibling_merges).toBe(0);
+    const feedOf = new Map(items.map((item) => [item.id, item.feed]));
     for (const result of run.results) {
-      if (result.assignment.isNew) expect(result.storyId).toBe(result.id);
+      if (result.assignment.isNew) {
+        expect(result.storyId).toBe(
+          storyIdOf({ id: result.id, feed: feedOf.get(result.id) ?? '' }),
+        );
+      }
     }
   });
 
@@ -92,13 +97,13 @@ describe('stories on the embedded DynamoDB', () => {
       assigned.push(await assignStory(item, { store, clock }));
     }
 
-    expect(assigned[0]).toMatchObject({ storyId: first.id, isNew: true });
+    expect(assigned[0]).toMatchObject({ storyId: storyIdOf(first), isNew: true });
     expect(assigned[1]).toMatchObject({
-      storyId: first.id,
+      storyId: storyIdOf(first),
       isNew: false,
       matchedReportId: first.id,
     });
-    expect(assigned[2]).toMatchObject({ storyId: last.id, isNew: true });
+    expect(assigned[2]).toMatchObject({ storyId: storyIdOf(last), isNew: true });
   });
 
   it('gives a redelivered first report the same story and writes nothing new', async () => {
@@ -113,7 +118,7 @@ describe('stories on the embedded DynamoDB', () => {
     const once = await assignStory(item, { store, clock });
     const twice = await assignStory(item, { store, clock });
 
-    expect(once).toEqual({ storyId: item.id, isNew: true, isUpdate: false });
+    expect(once).toEqual({ storyId: storyIdOf(item), isNew: true, isUpdate: false });
     expect(twice).toEqual(once);
   });
 
@@ -137,7 +142,7 @@ describe('stories on the embedded DynamoDB', () => {
     clock.set(copy.published ?? '');
     const late = await assignStory(copy, { store, clock });
 
-    expect(late).toMatchObject({ storyId: copy.id, isNew: true });
+    expect(late).toMatchObject({ storyId: storyIdOf(copy), isNew: true });
   });
 
   it('finds a copy of a first report published within the window', async () => {
@@ -160,6 +165,6 @@ describe('stories on the embedded DynamoDB', () => {
     clock.set(copy.published ?? '');
     const joined = await assignStory(copy, { store, clock });
 
-    expect(joined).toMatchObject({ storyId: first.id, isNew: false, isUpdate: false });
+    expect(joined).toMatchObject({ storyId: storyIdOf(first), isNew: false, isUpdate: false });
   });
 });
