@@ -24,7 +24,14 @@ export function watchesFromQueries(queries: readonly string[]): Watch[] {
     if (!expr || error) {
       throw new Error(`generated query ${i} is invalid (${error?.message}): ${query}`);
     }
-    return { id: `watch-${i}`, name: `Watch ${i}`, query, severity: 'normal', updates: false, expr };
+    return {
+      id: `watch-${i}`,
+      name: `Watch ${i}`,
+      query,
+      severity: 'normal',
+      updates: false,
+      expr,
+    };
   });
 }
 

@@ -92,12 +92,12 @@ async function printStatus(configPath: string, dataDir: string): Promise<number>
     const columns = ['feed', 'status', 'lastSuccess', 'perDay', 'cadence', 'next'] as const;
     const widths = columns.map((c) => Math.max(header[c].length, ...rows.map((r) => r[c].length)));
     const line = (row: typeof header, colour = (t: string) => t): string =>
-      columns
+      `${columns
         .map((c, i) => {
           const cell = row[c].padEnd(widths[i] ?? 0);
           return c === 'status' ? colour(cell) : cell;
         })
-        .join('  ') + `  ${row.detail}`;
+        .join('  ')}  ${row.detail}`;
     console.log(pc.bold(line(header)));
     for (const row of rows) {
       console.log(line(row, STATUS_COLOURS[row.status as FeedHealthStatus]));

@@ -445,7 +445,7 @@ describe('compileWatches', () => {
       name: 'English',
       query: 'lang:en',
       severity: 'normal',
-    updates: false,
+      updates: false,
       expr: { kind: 'filter', offset: 0, on: 'lang', value: 'en' },
     };
     const matcher = compileWatches([unanchored]);
