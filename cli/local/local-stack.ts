@@ -178,6 +178,7 @@ export class LocalStack {
                   dynamo.tableNames.unsubscribes,
                 ),
                 subscriptions,
+                watchName: async (watchId) => (await watches.current()).watches.get(watchId)?.name,
                 clock,
                 logger: options.logger,
               },

@@ -306,13 +306,16 @@ async function deliverOnChannel(context: Delivering, channel: ChannelConfig): Pr
     channel: destination,
   };
   const toDigest = subscriber.mode === 'digest';
-  const kind = context.alert.kind ?? 'alert';
+  // The subscriber's first alert of a story is an alert, even when the report
+  // that brings it is an update of a story they never heard of.
+  const kind = 'alert' as const;
+  const firstAlert: Alert = { ...context.alert, kind };
   const first = await attempt(context, channel, storyKey, kind, async () => {
     if (toDigest) {
-      await queueForDigest(context, destination, { kind, alert: context.alert });
+      await queueForDigest(context, destination, { kind, alert: firstAlert });
       return { outcome: 'queued', receipt: {} };
     }
-    return { outcome: 'sent', receipt: await sender.send(context.alert, channel) };
+    return { outcome: 'sent', receipt: await sender.send(firstAlert, channel) };
   });
   if (first?.outcome !== 'already-sent') return;
 
@@ -331,7 +334,9 @@ async function deliverOnChannel(context: Delivering, channel: ChannelConfig): Pr
       }
       return { outcome: 'sent', receipt: await sender.send(context.alert, channel) };
     });
-    if (again) result.deliveries.push({ channel: channel.type, outcome: 'already-sent', kind });
+    if (again) {
+      result.deliveries.push({ channel: channel.type, outcome: 'already-sent', kind: 'update' });
+    }
     return;
   }
   if (first.first.feed === message.item.feed) {

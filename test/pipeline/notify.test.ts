@@ -350,6 +350,20 @@ describe('notifyAlert: updates', () => {
     );
     expect(w.slack.calls.map((c) => c.alert?.item.id)).toEqual(['a-1', 'a-9', 'b-20']);
   });
+
+  it('sends an update as a plain alert to a subscriber who never had the story', async () => {
+    const w = world();
+    const update = w.message(item('wire-a', 'a-9', 'North Korean troops now fighting in Kursk'), {
+      storyReport: 'update',
+    });
+
+    const result = await notifyAlert(update, w.deps);
+
+    expect(w.slack.calls.map((c) => [c.op, c.alert?.item.id, c.alert?.kind])).toEqual([
+      ['send', 'a-9', 'alert'],
+    ]);
+    expect(result.deliveries).toEqual([{ channel: 'slack', outcome: 'sent', kind: 'alert' }]);
+  });
 });
 
 describe('notifyAlert: digest mode', () => {
