@@ -10,14 +10,17 @@
 import { sanitizeFeedHtml } from '../feeds/sanitize-html.ts';
 import type { Alert, Digest, DigestEntry, FirstReport, UnsubscribeLink } from '../ports.ts';
 import {
-  blankControlCharacters,
+  cleanOneLine,
+  cutTo,
   escapeHtml,
   formatPublished,
   type HighlightedText,
+  headlineOf,
   highlightSnippet,
   matchedRanges,
   type SnippetSegment,
   safeWebLink,
+  severityLabel,
   snippetForAlert,
   summariseMatchedTerms,
 } from './render.ts';
@@ -80,28 +83,6 @@ const SUMMARY_STYLES: Readonly<Record<string, string>> = {
   pre: 'margin:0 0 10px;white-space:pre-wrap;font-size:14px',
   code: 'font-size:14px',
 };
-
-function cleanOneLine(text: string): string {
-  return blankControlCharacters(text).replace(/\s+/g, ' ').trim();
-}
-
-function headlineOf(alert: Alert): string {
-  const title = cleanOneLine(alert.item.title);
-  return title === '' ? '(untitled item)' : title;
-}
-
-function severityLabel(severity: string): string {
-  const label = cleanOneLine(severity).toUpperCase();
-  return label === '' ? 'UNRATED' : label;
-}
-
-function cutTo(text: string, maxChars: number): string {
-  if (text.length <= maxChars) return text;
-  let end = maxChars - ELLIPSIS.length;
-  const code = text.charCodeAt(end);
-  if (code >= 0xdc00 && code <= 0xdfff) end--;
-  return `${text.slice(0, end).trimEnd()}${ELLIPSIS}`;
-}
 
 function segmentsToHtml(segments: readonly SnippetSegment[]): string {
   return segments

@@ -1,7 +1,9 @@
 /**
- * Turns an `Alert` into what a subscriber reads: plain text (console, the text
- * part of an email), an HTML email and a Slack Block Kit message. Every
- * function here is pure.
+ * Turns an `Alert` into plain text for the console, and holds the pieces the
+ * email (`email.ts`) and Slack (`slack.ts`) renderings share: snippets with
+ * highlighted matches, matched-term summaries, publication times, safe links,
+ * text cleaning and cutting, HTML and Slack escaping. Every function here is
+ * pure.
  *
  * Feed text is untrusted. Each output format escapes it for its own syntax, so
  * that an item can never inject markup into an email, mention a Slack channel
@@ -51,7 +53,6 @@ export const SNIPPET_MAX_CHARS = 300;
 /** Slack refuses a section or context text longer than this. */
 export const SLACK_TEXT_MAX_CHARS = 3000;
 
-const SUBJECT_MAX_CHARS = 250;
 const ELLIPSIS = '…';
 /** How much text to keep before the first match when a snippet has to be cut. */
 const SNIPPET_LEAD_CHARS = 60;
@@ -294,18 +295,21 @@ export function summariseMatchedTerms(terms: readonly MatchedTerm[]): MatchedTer
   return [...byTerm.values()];
 }
 
-function headlineOf(alert: Alert): string {
-  const title = blankControlCharacters(alert.item.title).trim();
+/** The text on one line: control characters blanked, runs of white space folded, trimmed. */
+export function cleanOneLine(text: string): string {
+  return blankControlCharacters(text).replace(/\s+/g, ' ').trim();
+}
+
+/** The item's title on one line, or `(untitled item)` when it has none. */
+export function headlineOf(alert: Alert): string {
+  const title = cleanOneLine(alert.item.title);
   return title === '' ? '(untitled item)' : title;
 }
 
-function severityLabel(severity: string): string {
-  const label = blankControlCharacters(severity).trim().toUpperCase();
+/** The severity in capitals on one line, or `UNRATED` when there is none. */
+export function severityLabel(severity: string): string {
+  const label = cleanOneLine(severity).toUpperCase();
   return label === '' ? 'UNRATED' : label;
-}
-
-function cleanOneLine(text: string): string {
-  return blankControlCharacters(text).replace(/\s+/g, ' ').trim();
 }
 
 function describeTermsPlain(alert: Alert): string {
@@ -316,7 +320,11 @@ function describeTermsPlain(alert: Alert): string {
   return terms.map((t) => `${t.term} (${t.fields.join(', ')})`).join(', ');
 }
 
-function cutTo(text: string, maxChars: number): string {
+/**
+ * Cuts `text` to at most `maxChars` characters, ending a cut with an ellipsis;
+ * never splits a surrogate pair.
+ */
+export function cutTo(text: string, maxChars: number): string {
   if (text.length <= maxChars) {
     return text;
   }
@@ -335,7 +343,7 @@ export interface TextStyle {
   highlight(text: string): string;
 }
 
-/** Leaves every part as it is: the text part of an email. */
+/** Leaves every part as it is: no colours. */
 export const plainTextStyle: TextStyle = {
   severity: (label) => label,
   headline: (text) => text,
@@ -393,133 +401,6 @@ export function escapeHtml(text: string): string {
     .replaceAll("'", '&#39;');
 }
 
-function segmentsToHtml(segments: readonly SnippetSegment[]): string {
-  return segments
-    .map((s) => (s.highlighted ? `<strong>${escapeHtml(s.text)}</strong>` : escapeHtml(s.text)))
-    .join('');
-}
-
-const SEVERITY_COLOURS = new Map([
-  ['critical', '#b00020'],
-  ['high', '#b00020'],
-  ['medium', '#a15c00'],
-  ['low', '#2e6b30'],
-]);
-
-/** The parts of an alert email. */
-export interface AlertEmail {
-  subject: string;
-  text: string;
-  html: string;
-}
-
-/**
- * Renders an alert as an email: subject `[wirewatch] <watch name>: <headline>`,
- * the plain-text part from {@link renderAlertText} and a simple single-column
- * HTML part with inline styles (what mail clients on phones render reliably).
- * Only http(s) links become anchors; any other link is shown as text.
- */
-export function renderAlertEmail(alert: Alert): AlertEmail {
-  const watchName = cleanOneLine(alert.watchName);
-  const headline = cleanOneLine(headlineOf(alert));
-  const subject = cutTo(`[wirewatch] ${watchName}: ${headline}`, SUBJECT_MAX_CHARS);
-  const footer = `Sent by wirewatch because you follow the watch "${watchName}".`;
-  const text = `${renderAlertText(alert)}\n\n-- \n${footer}\n`;
-
-  const link = safeWebLink(alert.item.link);
-  const rawLink = alert.item.link?.trim() ?? '';
-  // The raw title, not the trimmed headline, so that matched-term offsets still line up.
-  const titleHtml =
-    alert.item.title.trim() === ''
-      ? escapeHtml(headlineOf(alert))
-      : segmentsToHtml(
-          highlightSnippet(alert.item.title, matchedRanges(alert, 'title'), Infinity).segments,
-        );
-  const severity = severityLabel(alert.severity);
-  const severityColour = SEVERITY_COLOURS.get(alert.severity.trim().toLowerCase()) ?? '#555555';
-  const published = formatPublished(alert.item.published) ?? 'publication time unknown';
-  const muted = 'margin:0 0 12px;font-size:13px;color:#555555';
-
-  const parts: string[] = [];
-  parts.push(
-    `<p style="margin:0 0 8px;font-size:13px;color:#555555"><span style="font-weight:bold;color:${severityColour}">${escapeHtml(severity)}</span> &middot; ${escapeHtml(watchName)}</p>`,
-  );
-  const headlineStyle = 'margin:0 0 8px;font-size:20px;line-height:1.3;font-weight:bold';
-  parts.push(
-    link === undefined
-      ? `<h1 style="${headlineStyle}">${titleHtml}</h1>`
-      : `<h1 style="${headlineStyle}"><a href="${escapeHtml(link)}" style="color:#0b57d0">${titleHtml}</a></h1>`,
-  );
-  parts.push(
-    `<p style="${muted}">${escapeHtml(cleanOneLine(alert.item.feed))} &middot; ${escapeHtml(published)}</p>`,
-  );
-  const snippet = snippetForAlert(alert);
-  if (snippet !== undefined && snippet.field === 'summary') {
-    const before = snippet.clippedStart ? ELLIPSIS : '';
-    const after = snippet.clippedEnd ? ELLIPSIS : '';
-    parts.push(
-      `<p style="margin:0 0 12px;padding-left:12px;border-left:3px solid #dddddd">${before}${segmentsToHtml(snippet.segments)}${after}</p>`,
-    );
-  }
-  const terms = summariseMatchedTerms(alert.matchedTerms);
-  const termsHtml =
-    terms.length === 0
-      ? 'no term details'
-      : terms
-          .map((t) => `<strong>${escapeHtml(t.term)}</strong> (${t.fields.join(', ')})`)
-          .join(', ');
-  parts.push(`<p style="margin:0 0 12px;font-size:14px">Matched: ${termsHtml}</p>`);
-  if (link !== undefined) {
-    parts.push(
-      `<p style="margin:0 0 12px"><a href="${escapeHtml(link)}" style="color:#0b57d0">Read the report</a></p>`,
-    );
-  } else if (rawLink !== '') {
-    parts.push(
-      `<p style="${muted}">Link (not a web link, not opened): <span style="font-family:monospace">${escapeHtml(cleanOneLine(rawLink))}</span></p>`,
-    );
-  }
-  parts.push(`<p style="margin:24px 0 0;font-size:12px;color:#777777">${escapeHtml(footer)}</p>`);
-
-  const html = [
-    '<!doctype html>',
-    '<html lang="en">',
-    '<head>',
-    '<meta charset="utf-8">',
-    '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    `<title>${escapeHtml(subject)}</title>`,
-    '</head>',
-    '<body style="margin:0;padding:16px;background:#ffffff;color:#1a1a1a;font-family:-apple-system,\'Segoe UI\',Roboto,Helvetica,Arial,sans-serif;font-size:16px;line-height:1.45">',
-    '<div style="max-width:600px;margin:0 auto">',
-    ...parts,
-    '</div>',
-    '</body>',
-    '</html>',
-    '',
-  ].join('\n');
-
-  return { subject, text, html };
-}
-
-/** A Block Kit text object; wirewatch only sends mrkdwn. */
-export interface SlackMrkdwn {
-  type: 'mrkdwn';
-  text: string;
-}
-
-/** The Block Kit blocks wirewatch sends. */
-export type SlackBlock =
-  | { type: 'section'; text: SlackMrkdwn }
-  | { type: 'context'; elements: SlackMrkdwn[] };
-
-/** The JSON body posted to a Slack incoming webhook. */
-export interface SlackMessage {
-  /** Fallback for notifications and clients that cannot show blocks. */
-  text: string;
-  blocks: SlackBlock[];
-  unfurl_links: boolean;
-  unfurl_media: boolean;
-}
-
 const BROADCAST_WORDS = /@(here|channel|everyone)\b/gi;
 
 /** Puts a word joiner after the `@` of `@here`, `@channel` and `@everyone`. */
@@ -539,159 +420,4 @@ function escapeSlackEntities(text: string): string {
  */
 export function escapeSlackText(text: string): string {
   return escapeSlackEntities(defuseBroadcastWords(blankControlCharacters(text)));
-}
-
-interface Fitted {
-  text: string;
-  cut: boolean;
-}
-
-/**
- * Escapes `text` for Slack and cuts it so that the escaped result, with the
- * ellipsis marking a cut, is at most `budget` characters. Cuts between
- * characters, never inside an entity or a surrogate pair.
- */
-function escapeSlackWithin(text: string, budget: number, markCut = true): Fitted {
-  const escaped = escapeSlackText(text);
-  if (escaped.length <= budget) {
-    return { text: escaped, cut: false };
-  }
-  const room = budget - (markCut ? ELLIPSIS.length : 0);
-  let out = '';
-  for (const char of defuseBroadcastWords(blankControlCharacters(text))) {
-    const piece = escapeSlackEntities(char);
-    if (out.length + piece.length > room) {
-      break;
-    }
-    out += piece;
-  }
-  return { text: markCut && budget >= ELLIPSIS.length ? `${out}${ELLIPSIS}` : out, cut: true };
-}
-
-/** Renders highlighted segments as mrkdwn within `budget` characters, bold for matches. */
-function segmentsToSlack(highlighted: HighlightedText, budget: number): string {
-  const room = budget - ELLIPSIS.length;
-  let out = highlighted.clippedStart ? ELLIPSIS : '';
-  for (const segment of highlighted.segments) {
-    if (!segment.highlighted) {
-      const fitted = escapeSlackWithin(segment.text, room - out.length, false);
-      out += fitted.text;
-      if (fitted.cut) {
-        return `${out}${ELLIPSIS}`;
-      }
-      continue;
-    }
-    // Slack only turns `*word*` bold when the asterisks touch the word.
-    const match = /^(\s*)(.*?)(\s*)$/s.exec(segment.text);
-    const lead = match?.[1] ?? '';
-    const core = match?.[2] ?? segment.text;
-    const trail = match?.[3] ?? '';
-    const fitted = escapeSlackWithin(
-      core,
-      room - out.length - lead.length - trail.length - 2,
-      false,
-    );
-    if (fitted.text !== '') {
-      out += `${lead}*${fitted.text}*${trail}`;
-    }
-    if (fitted.cut) {
-      return `${out}${ELLIPSIS}`;
-    }
-  }
-  return highlighted.clippedEnd ? `${out}${ELLIPSIS}` : out;
-}
-
-/** A link in Slack's `<url|text>` syntax needs `|` and `>` kept out of the URL. */
-function slackUrl(link: string): string {
-  return link
-    .replaceAll('|', '%7C')
-    .replaceAll('&', '&amp;')
-    .replaceAll('<', '%3C')
-    .replaceAll('>', '%3E');
-}
-
-/** Longest link put in a Slack message; longer ones are left out rather than broken. */
-const SLACK_LINK_MAX_CHARS = 1500;
-
-/**
- * Renders an alert as a Slack incoming-webhook payload: a linked, bold
- * headline; a context line with severity, watch, feed and time; the snippet
- * as a quote with matched terms in bold; and the list of matched terms. Every
- * text is at most {@link SLACK_TEXT_MAX_CHARS} characters. Link previews are
- * off: the alert already says what the item is.
- */
-export function renderSlackMessage(alert: Alert): SlackMessage {
-  const headline = headlineOf(alert);
-  const severity = severityLabel(alert.severity);
-  const blocks: SlackBlock[] = [];
-
-  const link = safeWebLink(alert.item.link);
-  const url = link === undefined ? undefined : slackUrl(link);
-  const rawLink = alert.item.link?.trim() ?? '';
-  let headlineText: string;
-  if (url !== undefined && url.length <= SLACK_LINK_MAX_CHARS) {
-    const room = SLACK_TEXT_MAX_CHARS - `*<${url}|>*`.length;
-    headlineText = `*<${url}|${escapeSlackWithin(headline, room).text}>*`;
-  } else if (url === undefined && rawLink !== '') {
-    const label = '*\nLink (not a web link): ';
-    const room = Math.floor((SLACK_TEXT_MAX_CHARS - label.length - 1) / 2);
-    const title = escapeSlackWithin(headline, room).text;
-    headlineText = `*${title}${label}${escapeSlackWithin(cleanOneLine(rawLink), room).text}`;
-  } else {
-    headlineText = `*${escapeSlackWithin(headline, SLACK_TEXT_MAX_CHARS - 2).text}*`;
-  }
-  blocks.push({ type: 'section', text: { type: 'mrkdwn', text: headlineText } });
-
-  const published = formatPublished(alert.item.published) ?? 'publication time unknown';
-  const context = [
-    `*${escapeSlackWithin(severity, 100).text}*`,
-    escapeSlackWithin(cleanOneLine(alert.watchName), 1000).text,
-    escapeSlackWithin(cleanOneLine(alert.item.feed), 1000).text,
-    published,
-  ].join(' · ');
-  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: context }] });
-
-  const snippet = snippetForAlert(alert);
-  if (snippet !== undefined) {
-    const quoted = `>${segmentsToSlack(snippet, SLACK_TEXT_MAX_CHARS - 1)}`;
-    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: quoted } });
-  }
-
-  const terms = summariseMatchedTerms(alert.matchedTerms);
-  const termTexts =
-    terms.length === 0
-      ? ['no term details']
-      : terms.map((t) => `*${escapeSlackWithin(t.term, 200).text}* (${t.fields.join(', ')})`);
-  const prefix = 'Matched: ';
-  blocks.push({
-    type: 'context',
-    elements: [
-      {
-        type: 'mrkdwn',
-        text: `${prefix}${fitList(termTexts, SLACK_TEXT_MAX_CHARS - prefix.length)}`,
-      },
-    ],
-  });
-
-  const fallback = escapeSlackWithin(
-    `[${severity}] ${cleanOneLine(alert.watchName)}: ${headline}`,
-    SLACK_TEXT_MAX_CHARS,
-  ).text;
-  return { text: fallback, blocks, unfurl_links: false, unfurl_media: false };
-}
-
-/** Joins already-escaped list items within `budget`, ending with `and N more` when cut. */
-function fitList(items: readonly string[], budget: number): string {
-  let out = '';
-  for (let i = 0; i < items.length; i++) {
-    const item = items[i] ?? '';
-    const next = out === '' ? item : `${out}, ${item}`;
-    const rest = items.length - i - 1;
-    const reserve = rest > 0 ? `, and ${rest} more`.length : 0;
-    if (next.length + reserve > budget) {
-      return out === '' ? `${items.length} terms` : `${out}, and ${items.length - i} more`;
-    }
-    out = next;
-  }
-  return out;
 }

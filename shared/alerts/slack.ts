@@ -10,13 +10,15 @@
  */
 import type { Alert, Digest, DigestEntry, FirstReport, FollowUp } from '../ports.ts';
 import {
-  blankControlCharacters,
+  cleanOneLine,
   escapeHtml,
   escapeSlackText,
   formatPublished,
   type HighlightedText,
+  headlineOf,
   SLACK_TEXT_MAX_CHARS,
   safeWebLink,
+  severityLabel,
   snippetForAlert,
   summariseMatchedTerms,
 } from './render.ts';
@@ -58,10 +60,6 @@ const FALLBACK_MAX_CHARS = 300;
 const ALERT_SNIPPET_CHARS = 300;
 const DIGEST_SNIPPET_CHARS = 160;
 const ELLIPSIS = '…';
-
-function cleanOneLine(text: string): string {
-  return blankControlCharacters(text).replace(/\s+/g, ' ').trim();
-}
 
 /**
  * Escapes `text` and cuts it (marking the cut with an ellipsis) so that the
@@ -119,10 +117,6 @@ function linkedTitle(title: string, link: string | undefined, budget: number): s
     return `<${url}|${escapeWithin(text, budget - url.length - 3)}>`;
   }
   return escapeWithin(text, budget);
-}
-
-function severityLabel(severity: string): string {
-  return cleanOneLine(severity).toUpperCase() || 'UNRATED';
 }
 
 /** Renders highlighted segments as mrkdwn within `budget` characters, bold for matches. */
@@ -221,7 +215,7 @@ export function renderSlackAlert(alert: Alert): SlackMessage {
   blocks.push(context(`${prefix}${termText}${version}`));
 
   const fallback = oneLine(
-    `[${severityLabel(alert.severity)}] ${isUpdate ? 'Update · ' : ''}${cleanOneLine(alert.watchName)}: ${cleanOneLine(alert.item.title) || '(untitled item)'}`,
+    `[${severityLabel(alert.severity)}] ${isUpdate ? 'Update · ' : ''}${cleanOneLine(alert.watchName)}: ${headlineOf(alert)}`,
     FALLBACK_MAX_CHARS,
   );
   return { text: fallback, blocks };
@@ -248,7 +242,7 @@ export function renderSlackFollowUp(followUp: FollowUp): SlackMessage {
     ),
   );
   const fallback = oneLine(
-    `Also reported by ${cleanOneLine(alert.item.feed)}: ${cleanOneLine(alert.item.title) || '(untitled item)'}`,
+    `Also reported by ${cleanOneLine(alert.item.feed)}: ${headlineOf(alert)}`,
     FALLBACK_MAX_CHARS,
   );
   return { text: fallback, blocks };

@@ -34,6 +34,21 @@ describe('renderEmailAlert', () => {
     expect(html).toContain('>HIGH</span>');
   });
 
+  it('keeps title highlights on the matched words when the title has surrounding spaces', () => {
+    const title = '  Patriot systems sent to Kyiv ';
+    const alert = makeAlert({ item: { title }, matchedTerms: [termAt(title, 'Patriot', 'title')] });
+
+    const { html } = renderEmailAlert(alert);
+
+    expect(html).toContain('<strong>Patriot</strong> systems sent to Kyiv</a>');
+  });
+
+  it('colours only known severities and never injects anything into styles', () => {
+    const { html } = renderEmailAlert(makeAlert({ severity: 'constructor' }));
+
+    expect(html).toContain(';background:#555555">CONSTRUCTOR</span>');
+  });
+
   it('is a phone-readable page: viewport, one fluid column, no remote images or stylesheets', () => {
     const { html } = renderEmailAlert(makeAlert({ unsubscribe: UNSUBSCRIBE }));
 

@@ -1,21 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
+  cutTo,
   formatPublished,
   highlightSnippet,
-  renderAlertEmail,
   renderAlertText,
-  renderSlackMessage,
-  SLACK_TEXT_MAX_CHARS,
-  type SlackMessage,
   safeWebLink,
 } from '../../shared/alerts/render.ts';
-import { controlCharactersIn, makeAlert, termAt } from './alert-fixture.ts';
-
-function allSlackTexts(message: SlackMessage): string[] {
-  return message.blocks.flatMap((block) =>
-    block.type === 'section' ? [block.text.text] : block.elements.map((e) => e.text),
-  );
-}
+import { controlCharactersIn, makeAlert } from './alert-fixture.ts';
 
 describe('highlightSnippet', () => {
   it('splits the text at the matched offsets', () => {
@@ -102,6 +93,22 @@ describe('safeWebLink', () => {
   });
 });
 
+describe('cutTo', () => {
+  it('leaves a short text as it is', () => {
+    expect(cutTo('Troops move', 11)).toBe('Troops move');
+  });
+
+  it('ends a cut with an ellipsis within the limit and never splits a surrogate pair', () => {
+    const text = `abc${'\u{1F600}'.repeat(10)}`;
+
+    const cut = cutTo(text, 7);
+
+    expect(cut.length).toBeLessThanOrEqual(7);
+    expect(cut).toBe(`abc\u{1F600}…`);
+    expect(cut).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/);
+  });
+});
+
 describe('renderAlertText', () => {
   it('says what matched, where, when and from which feed', () => {
     const alert = makeAlert();
@@ -135,141 +142,5 @@ describe('renderAlertText', () => {
     const text = renderAlertText(alert);
 
     expect(controlCharactersIn(text)).toEqual([]);
-  });
-});
-
-describe('renderAlertEmail', () => {
-  it('puts the watch name and headline in the subject', () => {
-    const { subject } = renderAlertEmail(makeAlert());
-
-    expect(subject).toBe(
-      '[wirewatch] Korea troop deployments: North Korean troops deploy to Kursk region',
-    );
-  });
-
-  it('highlights matched terms in the headline and the snippet with <strong>', () => {
-    const { html } = renderAlertEmail(makeAlert());
-
-    expect(html).toContain(
-      '<a href="https://news.example.com/world/korea-troops?id=42" style="color:#0b57d0"><strong>North Korean</strong> troops deploy to Kursk region</a>',
-    );
-    expect(html).toContain('thousands of <strong>troops</strong> to the front');
-  });
-
-  it('escapes feed HTML everywhere and links only web links', () => {
-    const title = 'Alert <script>alert(1)</script> & "more"';
-    const summary = '<img src=x onerror="alert(2)"> troops';
-    const alert = makeAlert({
-      item: { title, summary, link: 'javascript:alert(3)', feed: '<b>feed</b>' },
-      watchName: '<i>watch</i>',
-      matchedTerms: [termAt(summary, 'troops', 'summary', '<u>troops</u>')],
-    });
-
-    const { html, subject } = renderAlertEmail(alert);
-
-    expect(html).not.toMatch(/<script|<img|<b>|<i>|<u>/);
-    expect(html).toContain('Alert &lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;more&quot;');
-    expect(html).toContain('&lt;img src=x onerror=&quot;alert(2)&quot;&gt;');
-    expect(html).not.toContain('href="javascript');
-    expect(html).toContain('javascript:alert(3)');
-    expect(subject).toBe(`[wirewatch] <i>watch</i>: ${title}`);
-  });
-
-  it('keeps title highlights on the matched words when the title has surrounding spaces', () => {
-    const title = '  Patriot systems sent to Kyiv ';
-    const alert = makeAlert({ item: { title }, matchedTerms: [termAt(title, 'Patriot', 'title')] });
-
-    const { html } = renderAlertEmail(alert);
-
-    expect(html).toContain('<strong>Patriot</strong> systems sent to Kyiv');
-  });
-
-  it('colours only known severities and never injects anything into styles', () => {
-    const { html } = renderAlertEmail(makeAlert({ severity: 'constructor' }));
-
-    expect(html).toContain('<span style="font-weight:bold;color:#555555">CONSTRUCTOR</span>');
-  });
-
-  it('caps a very long subject', () => {
-    const { subject } = renderAlertEmail(
-      makeAlert({ item: { title: 'word '.repeat(200) }, matchedTerms: [] }),
-    );
-
-    expect(subject.length).toBeLessThanOrEqual(250);
-    expect(subject.endsWith('…')).toBe(true);
-  });
-});
-
-describe('renderSlackMessage', () => {
-  it('links the headline and bolds the matched terms in the snippet', () => {
-    const message = renderSlackMessage(makeAlert());
-
-    const [headline, context, snippet, matched] = allSlackTexts(message);
-    expect(headline).toBe(
-      '*<https://news.example.com/world/korea-troops?id=42|North Korean troops deploy to Kursk region>*',
-    );
-    expect(context).toBe(
-      '*HIGH* · Korea troop deployments · reuters-world · Wed 5 Mar 2025, 14:03 UTC',
-    );
-    expect(snippet).toBe(
-      '>Pyongyang has sent thousands of *troops* to the front line, officials in Seoul said on Wednesday.',
-    );
-    expect(matched).toBe('Matched: *"north korean"* (title), *troops* (summary)');
-    expect(message.text).toBe(
-      '[HIGH] Korea troop deployments: North Korean troops deploy to Kursk region',
-    );
-  });
-
-  it('escapes feed text so that it cannot mention anyone or forge a link', () => {
-    const summary =
-      'Hey <!channel> and @here, see <https://evil.example|Reuters> or <@U123> & troops';
-    const alert = makeAlert({
-      item: { title: '<!here> <!subteam^S1> breaking', summary, link: 'https://ok.example/a|b>c' },
-      matchedTerms: [termAt(summary, 'troops', 'summary')],
-    });
-
-    const message = renderSlackMessage(alert);
-
-    const texts = [message.text, ...allSlackTexts(message)];
-    const angleBracketed = texts.flatMap((t) => t.match(/<[^>]*>/g) ?? []);
-    expect(angleBracketed).toEqual([
-      '<https://ok.example/a%7Cb%3Ec|&lt;!here&gt; &lt;!subteam^S1&gt; breaking>',
-    ]);
-    expect(texts.join('\n')).not.toMatch(/@here/);
-    expect(texts.join('\n')).toContain('&lt;https://evil.example|Reuters&gt;');
-  });
-
-  it('keeps every text within Slack limits for huge items', () => {
-    const summary = `${'&<> '.repeat(3000)}troops ${'& '.repeat(3000)}`;
-    const alert = makeAlert({
-      item: { title: '&'.repeat(5000), summary, link: `https://example.com/${'a'.repeat(1400)}` },
-      watchName: '<'.repeat(4000),
-      matchedTerms: [
-        termAt(summary, 'troops', 'summary'),
-        ...Array.from({ length: 200 }, (_, i) => ({
-          term: `term-${i}-${'&'.repeat(100)}`,
-          field: 'title' as const,
-          start: 0,
-          end: 1,
-        })),
-      ],
-    });
-
-    const message = renderSlackMessage(alert);
-
-    for (const text of [message.text, ...allSlackTexts(message)]) {
-      expect(text.length).toBeLessThanOrEqual(SLACK_TEXT_MAX_CHARS);
-      expect(text).not.toMatch(/&(?!amp;|lt;|gt;)/);
-    }
-    expect(allSlackTexts(message)[3]).toMatch(/, and \d+ more$/);
-  });
-
-  it('shows a link that is not a web link as text, not as a Slack link', () => {
-    const message = renderSlackMessage(makeAlert({ item: { link: 'javascript:alert(1)' } }));
-
-    const [headline] = allSlackTexts(message);
-    expect(headline).toBe(
-      '*North Korean troops deploy to Kursk region*\nLink (not a web link): javascript:alert(1)',
-    );
   });
 });

@@ -159,6 +159,31 @@ describe('renderSlackAlert', () => {
     }
     expect(textsOf(message)[1]).toMatch(/…>\*$/);
   });
+
+  it('cuts escaped text between entities and folds a long list of matched terms', () => {
+    const summary = `${'&<> '.repeat(3000)}troops ${'& '.repeat(3000)}`;
+    const alert = makeAlert({
+      item: { title: '&'.repeat(5000), summary, link: `https://example.com/${'a'.repeat(1400)}` },
+      watchName: '<'.repeat(4000),
+      matchedTerms: [
+        termAt(summary, 'troops', 'summary'),
+        ...Array.from({ length: 200 }, (_, i) => ({
+          term: `term-${i}-${'&'.repeat(100)}`,
+          field: 'title' as const,
+          start: 0,
+          end: 1,
+        })),
+      ],
+    });
+
+    const message = renderSlackAlert(alert);
+
+    for (const text of textsOf(message)) {
+      expect(text.length).toBeLessThanOrEqual(3000);
+      expect(text).not.toMatch(/&(?!amp;|lt;|gt;)/);
+    }
+    expect(textsOf(message)[4]).toMatch(/, and \d+ more · rules v7$/);
+  });
 });
 
 describe('renderSlackFollowUp', () => {
