@@ -36,16 +36,10 @@ export function subscriberOf(
   s: SubscriberConfig,
   fallback: (channel: ResolvedChannel) => ChannelConfig | undefined,
 ): Subscriber {
+  const { channels, ...settings } = s;
   return {
-    id: s.id,
-    ...(s.name !== undefined ? { name: s.name } : {}),
-    watches: s.watches,
-    timezone: s.timezone,
-    mode: s.mode,
-    digestSchedule: s.digestSchedule,
-    minSeverity: s.minSeverity,
-    ...(s.quietHours ? { quietHours: s.quietHours } : {}),
-    channels: s.channels.flatMap((c) => {
+    ...settings,
+    channels: channels.flatMap((c) => {
       const channel = channelOf(c) ?? fallback(c);
       return channel ? [channel] : [];
     }),
