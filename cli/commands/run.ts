@@ -12,6 +12,7 @@ import {
   DEFAULT_LOCAL_UNSUBSCRIBE_URL,
   ITEMS_QUEUE,
   LocalStack,
+  type WaitingDeliveries,
 } from '../local/local-stack.ts';
 
 export const DEFAULT_CONFIG = 'samples/wirewatch.yaml';
@@ -144,7 +145,7 @@ async function runOnce(stack: LocalStack, options: RunOptions): Promise<void> {
   const progress = feedProgress(stack.feedList.length);
   const summary = await stack.runCycle({ all: true, onFeed: progress });
   progress.done();
-  printSummary(summary, resolve(options.dataDir));
+  printSummary(summary, resolve(options.dataDir), await stack.waiting());
 }
 
 async function runWatch(stack: LocalStack, options: RunOptions): Promise<void> {
@@ -199,7 +200,21 @@ function oneLine(s: CycleSummary): string {
   return `feeds ${s.feedsDue} due, ${s.feedsFailed.length} failed; items ${s.itemsNew} new; matches ${s.matches}; alerts sent ${sent}, pending ${s.pending.alerts}`;
 }
 
-function printSummary(s: CycleSummary, dataDir: string): void {
+/** A time as the subscriber reads it. */
+function localTime(at: Date, timeZone: string): string {
+  const text = new Intl.DateTimeFormat('en-GB', {
+    timeZone,
+    weekday: 'short',
+    day: 'numeric',
+    month: 'short',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  }).format(at);
+  return `${text} ${timeZone}`;
+}
+
+function printSummary(s: CycleSummary, dataDir: string, waiting: WaitingDeliveries[]): void {
   const sentTotal = Object.values(s.sent).reduce((a, b) => a + (b ?? 0), 0);
   const lines = [
     '',
@@ -226,6 +241,17 @@ function printSummary(s: CycleSummary, dataDir: string): void {
     );
   if (s.held > 0 || s.released > 0)
     lines.push(`  quiet     ${s.held} held for quiet hours, ${s.released} released`);
+  for (const w of waiting) {
+    const parts = [
+      w.digestEntries > 0 && w.nextDigest
+        ? `${w.digestEntries} for the digest of ${localTime(w.nextDigest, w.timezone)}`
+        : '',
+      w.held > 0 && w.nextRelease
+        ? `${w.held} held until ${localTime(w.nextRelease, w.timezone)}`
+        : '',
+    ].filter(Boolean);
+    lines.push(pc.dim(`  waiting   ${w.subscriberId}: ${parts.join('; ')}`));
+  }
   if (s.alreadySent > 0)
     lines.push(
       `  skipped   ${s.alreadySent} deliveries already sent before, or other copies of a story's report (not sent again)`,

@@ -33,6 +33,7 @@ import {
 } from '../../shared/adapters/unsubscribe-server.ts';
 import { DynamoUnsubscribeStore } from '../../shared/adapters/unsubscribe-store.ts';
 import { deliverScheduled, type ScheduledDeliveryResult } from '../../shared/alerts/digest.ts';
+import { nextDigestTime } from '../../shared/alerts/schedule.ts';
 import { StaticSubscriptionStore, subscriberOf } from '../../shared/alerts/subscriptions.ts';
 import { createUnsubscribeLinks, type UnsubscribeLinks } from '../../shared/alerts/unsubscribe.ts';
 import { UnsubscribeFilteredSubscriptionStore } from '../../shared/alerts/unsubscribing-subscriptions.ts';
@@ -96,6 +97,16 @@ export interface CycleSummary {
   /** Messages left queued for a retry after this cycle. */
   pending: { items: number; alerts: number };
   deadLetters: { items: number; alerts: number };
+}
+
+/** A subscriber's deliveries that wait, and when they go. */
+export interface WaitingDeliveries {
+  subscriberId: string;
+  timezone: string;
+  digestEntries: number;
+  held: number;
+  nextDigest?: Date;
+  nextRelease?: Date;
 }
 
 export interface CycleOptions {
@@ -375,6 +386,29 @@ export class LocalStack {
       logger: this.options.logger,
       unsubscribeLinks: this.deps.unsubscribeLinks,
     });
+  }
+
+  /** What waits for a digest or for quiet hours to end, per subscriber, and when it goes. */
+  async waiting(): Promise<WaitingDeliveries[]> {
+    const now = (this.options.clock ?? systemClock).now();
+    const waiting: WaitingDeliveries[] = [];
+    for (const config of this.config.subscribers) {
+      const digest = (await this.deps.pending.list(config.id, 'digest')).length;
+      const held = await this.deps.pending.list(config.id, 'held');
+      if (digest === 0 && held.length === 0) continue;
+      const releases = held.map((entry) => entry.releaseAt ?? '').sort();
+      const nextDigest =
+        digest > 0 ? nextDigestTime(config.digestSchedule, config.timezone, now) : undefined;
+      waiting.push({
+        subscriberId: config.id,
+        timezone: config.timezone,
+        digestEntries: digest,
+        held: held.length,
+        ...(nextDigest ? { nextDigest } : {}),
+        ...(releases[0] ? { nextRelease: new Date(releases[0]) } : {}),
+      });
+    }
+    return waiting;
   }
 
   /** The notifier's SQS handler, exactly as Lambda runs it. */
