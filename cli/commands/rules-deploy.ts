@@ -126,7 +126,10 @@ function withTarget(command: Command): Command {
     )
     .option('--region <region>', 'AWS region (default: from the AWS environment)')
     .option('--table <name>', 'the rules table by name (with --endpoint for a local DynamoDB)')
-    .option('--endpoint <url>', 'DynamoDB endpoint, e.g. http://127.0.0.1:8000')
+    .option(
+      '--endpoint <url>',
+      'DynamoDB endpoint, e.g. http://127.0.0.1:8000 (needs no AWS credentials or region)',
+    )
     .option('-d, --data-dir <dir>', 'the embedded stack of this data directory (wirewatch run)');
 }
 

@@ -13,7 +13,7 @@
  * version item it wrote and reports a conflict.
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
@@ -200,20 +200,34 @@ export class DynamoRuleStore implements RuleStore {
 export interface RuleStoreConnection {
   tableName: string;
   region?: string;
-  /** Endpoint override (a local DynamoDB); the region defaults to us-east-1 with one. */
+  /**
+   * Endpoint override (a local DynamoDB or dynalite). With one, the region
+   * defaults to `AWS_REGION`, else us-east-1, and the credentials to dummy ones
+   * when the AWS environment has none.
+   */
   endpoint?: string;
 }
+
+/**
+ * What requests to a local endpoint are signed with when the AWS environment
+ * has no credentials: DynamoDB Local and dynalite accept any.
+ */
+const LOCAL_ENDPOINT_CREDENTIALS = {
+  accessKeyId: 'wirewatch-local',
+  secretAccessKey: 'wirewatch-local',
+};
 
 /** A rule store with its own client, for a short-lived command; `close` releases the client. */
 export function openDynamoRuleStore(connection: RuleStoreConnection): {
   store: DynamoRuleStore;
   close(): void;
 } {
-  const region = connection.region ?? (connection.endpoint ? defaultLocalRegion() : undefined);
-  const client = new DynamoDBClient({
-    ...(region ? { region } : {}),
-    ...(connection.endpoint ? { endpoint: connection.endpoint } : {}),
-  });
+  const { endpoint } = connection;
+  const region = connection.region ?? (endpoint ? defaultLocalRegion() : undefined);
+  const config = { ...(region ? { region } : {}), ...(endpoint ? { endpoint } : {}) };
+  const client = new DynamoDBClient(
+    endpoint ? { ...config, credentials: credentialsOrLocal(config) } : config,
+  );
   return {
     store: new DynamoRuleStore(toDocumentClient(client), connection.tableName),
     close: () => client.destroy(),
@@ -222,6 +236,27 @@ export function openDynamoRuleStore(connection: RuleStoreConnection): {
 
 function defaultLocalRegion(): string {
   return process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+}
+
+/**
+ * The credentials the SDK finds in the AWS environment (variables, profiles,
+ * ...), so that a DynamoDB Local that keeps a database per access key shows
+ * the same tables as the AWS CLI does; {@link LOCAL_ENDPOINT_CREDENTIALS} when
+ * there are none.
+ */
+function credentialsOrLocal(config: DynamoDBClientConfig): DynamoDBClientConfig['credentials'] {
+  // A client that is never sent anything, for its default credential chain.
+  const fromEnvironment = new DynamoDBClient(config).config.credentials;
+  return async () => {
+    try {
+      return await fromEnvironment();
+    } catch (error) {
+      if (error instanceof Error && error.name === 'CredentialsProviderError') {
+        return LOCAL_ENDPOINT_CREDENTIALS;
+      }
+      throw error;
+    }
+  };
 }
 
 /** The source as stored: plain text when small, gzip otherwise; throws when too large. */

@@ -19,18 +19,30 @@ interface CliResult {
   stderr: string;
 }
 
-/** Runs the real CLI; stdin is a pipe, not a terminal. */
+/**
+ * The environment of a machine with no AWS configuration at all: no AWS
+ * variables, no profile files, no instance metadata. Nothing the CLI does
+ * against a local endpoint may need more.
+ */
+function withoutAws(env: NodeJS.ProcessEnv, dir: string): NodeJS.ProcessEnv {
+  const kept = Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith('AWS_')));
+  return {
+    ...kept,
+    AWS_SHARED_CREDENTIALS_FILE: join(dir, 'wirewatch-no-aws-credentials'),
+    AWS_CONFIG_FILE: join(dir, 'wirewatch-no-aws-config'),
+    AWS_EC2_METADATA_DISABLED: 'true',
+  };
+}
+
+/** Runs the real CLI with no AWS configuration; stdin is a pipe, not a terminal. */
 async function wirewatch(...args: string[]): Promise<CliResult> {
+  return wirewatchWith({}, ...args);
+}
+
+async function wirewatchWith(extraEnv: NodeJS.ProcessEnv, ...args: string[]): Promise<CliResult> {
   try {
     const { stdout, stderr } = await exec('node', [BIN, ...args], {
-      env: {
-        ...process.env,
-        NO_COLOR: '1',
-        // The embedded DynamoDB accepts any credentials; the SDK wants some.
-        AWS_ACCESS_KEY_ID: 'wirewatch-test',
-        AWS_SECRET_ACCESS_KEY: 'wirewatch-test',
-        AWS_REGION: 'us-east-1',
-      },
+      env: { ...withoutAws(process.env, tmpdir()), NO_COLOR: '1', ...extraEnv },
     });
     return { code: 0, stdout, stderr };
   } catch (error) {
@@ -249,6 +261,19 @@ describe('wirewatch rules push, pull and history', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('the rules table does not exist');
     expect(result.stderr).not.toContain('    at ');
+  });
+
+  it('still asks for AWS credentials for a table in AWS, without --endpoint', async () => {
+    const result = await wirewatchWith(
+      { AWS_REGION: 'eu-west-1' },
+      'rules',
+      'history',
+      '--table',
+      dynamo.tableNames.rules,
+    );
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('no AWS credentials');
   });
 
   it('asks which deployment when no table is named', async () => {
