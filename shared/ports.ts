@@ -52,6 +52,12 @@ export interface FeedState {
   skipHours?: number[];
   /** `Cache-Control: max-age` (or `Expires`) of the last response, in seconds. */
   maxAgeSeconds?: number;
+  /**
+   * Short digests of the ids of the items in the last document processed,
+   * concatenated: an item found here was handled by an earlier poll, so a
+   * changed document costs a seen-items read only for the items it adds.
+   */
+  recentItems?: string;
 }
 
 export interface FeedError {

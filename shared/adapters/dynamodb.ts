@@ -243,6 +243,7 @@ function toFeedState(item: Record<string, unknown>): FeedState {
     'lastItemPublishedAt',
     'itemsPerDayAt',
     'statsSince',
+    'recentItems',
   ] as const) {
     const value = text(name);
     if (value !== undefined) state[name] = value;

@@ -4,6 +4,7 @@
  * the classifier. A feed that fails is recorded on its state and skipped; the
  * others go on.
  */
+import { createHash } from 'node:crypto';
 import {
   FeedFetchError,
   type FeedFetcher,
@@ -267,7 +268,9 @@ export async function pollFeed(
         reason: entry.reason,
       });
     }
-    const fresh = await keepUnseen(feed.id, items, startedAt, deps, options);
+    const recent = recentDigests(healthy.recentItems);
+    const unknown = items.filter((item) => !recent.has(recentDigest(item.id)));
+    const fresh = await keepUnseen(feed.id, unknown, startedAt, deps, options);
     try {
       await deps.itemsQueue.send(
         fresh.map((item) =>
@@ -303,6 +306,10 @@ export async function pollFeed(
       ...(cadence !== undefined ? { cadenceSeconds: cadence } : {}),
       ttlMinutes: parsed.ttlMinutes,
       skipHours: parsed.skipHours,
+      recentItems: items
+        .slice(0, MAX_RECENT_ITEMS)
+        .map((item) => recentDigest(item.id))
+        .join(''),
     };
     state.nextPollAt = nextPollTime(startedAt, state, hintsOf(state), bounds).toISOString();
     return {
@@ -387,6 +394,27 @@ function seenKeys(item: Item): string[] {
  * Marks the items seen and returns those not seen before. An item whose id is
  * new but whose link and title were seen (a regenerated guid) is not new.
  */
+/** Characters of one recent-item digest (48 bits: no collision among a feed's items in practice). */
+const RECENT_DIGEST_CHARS = 8;
+/** Items remembered per feed (a feed document rarely lists more; the rest are read as before). */
+const MAX_RECENT_ITEMS = 50;
+
+function recentDigest(itemId: string): string {
+  return createHash('sha256').update(itemId).digest('base64url').slice(0, RECENT_DIGEST_CHARS);
+}
+
+function recentDigests(recentItems: string | undefined): Set<string> {
+  const digests = new Set<string>();
+  for (
+    let i = 0;
+    recentItems && i + RECENT_DIGEST_CHARS <= recentItems.length;
+    i += RECENT_DIGEST_CHARS
+  ) {
+    digests.add(recentItems.slice(i, i + RECENT_DIGEST_CHARS));
+  }
+  return digests;
+}
+
 async function keepUnseen(
   feedId: string,
   items: readonly Item[],

@@ -47,7 +47,10 @@ class MemorySeenItems implements SeenItemsStore {
     this.seen.add(key);
     return true;
   }
+  /** Every key looked up, in order. */
+  readonly lookedUp: string[] = [];
   async whichSeen(feedId: string, keys: readonly string[]) {
+    this.lookedUp.push(...keys);
     return new Set(keys.filter((key) => this.seen.has(`${feedId} ${key}`)));
   }
   async markSeenMany(feedId: string, keys: readonly string[]) {
@@ -262,6 +265,26 @@ describe('polling and feed health', () => {
     await pollFeeds([feed('moved', '/old')], deps(), { all: true });
 
     expect(states.states.get('moved')?.url).toBe(`${base}/old`);
+  });
+
+  it('looks up only the items a changed document adds, not the ones an earlier poll handled', async () => {
+    const items = Array.from({ length: 20 }, (_, i) => ({
+      guid: `g-${i}`,
+      title: `story ${i}`,
+      link: `https://w.example/${i}`,
+    }));
+    let listed = items;
+    routes.set('/busy', (_q, response) => response.writeHead(200).end(rss(listed)));
+    await pollFeeds([feed('busy', '/busy')], deps(), { all: true });
+    seen.lookedUp.length = 0;
+    listed = [{ guid: 'g-new', title: 'story new', link: 'https://w.example/new' }, ...items];
+
+    const second = await pollFeeds([feed('busy', '/busy')], deps(), { all: true });
+
+    expect(second.itemsNew).toBe(1);
+    expect(queue.messages.map((m) => m.item.id)).toContain('g-new');
+    expect(queue.messages).toHaveLength(21);
+    expect(seen.lookedUp.filter((key) => key.startsWith('g-'))).toEqual(['g-new']);
   });
 
   it('sends nothing again when only the guid changes (same link and title)', async () => {
