@@ -44,9 +44,9 @@
  * the daily digest when follow-ups of theirs are waiting (Poisson chance of at
  * least one a day). Both defaults (0.5 and 0) are assumptions, not
  * measurements: 0 digests means no saving from digests. `--items-per-feed` is
- * the length of a feed document (items the poller reads back from the
- * seen-items table on every changed poll; an assumption, 25 as in the
- * synthetic feeds).
+ * the length of a feed document (an assumption, 25 as in the synthetic
+ * feeds): a changed document costs seen-items reads for its new items, and
+ * for every item beyond the 50 the feed state remembers from the last one.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -141,6 +141,8 @@ const FIXED = {
 /** Lambda memory (MB) per function, as the service stack configures them. */
 const MEMORY_MB = { poller: 512, classifier: 1024, notifier: 256, digest: 256 };
 
+/** Item ids of the last document a feed state remembers (`MAX_RECENT_ITEMS` in shared/pipeline/poll.ts). */
+const RECENT_ITEMS = 50;
 const DAYS_PER_MONTH = 30;
 /** Lambda's SQS event source keeps about 5 long polls (20 s) open per queue, billed as requests. */
 const IDLE_SQS_RECEIVES_PER_MONTH = 5 * 3 * 60 * 24 * DAYS_PER_MONTH;
@@ -381,9 +383,15 @@ function estimate(scale: Scale, sample: Sample, units: UnitCosts, dedup: Dedup):
       polls * units.writeUnitsPerUnchangedPoll +
       changedPolls * units.writeUnitsPerChangedPoll +
       items * units.seenWriteUnitsPerNewItem,
+    // A changed document is looked up only for the items the feed state does
+    // not remember from the last document (shared/pipeline/poll.ts keeps the
+    // last RECENT_ITEMS): the new items, and items beyond that many.
     pollerReads:
       polls * units.readUnitsPerUnchangedPoll +
-      changedPolls * scale.itemsPerFeed * units.seenKeysPerDocumentItem,
+      items * units.seenKeysPerDocumentItem +
+      changedPolls *
+        Math.max(0, scale.itemsPerFeed - 1 - RECENT_ITEMS) *
+        units.seenKeysPerDocumentItem,
     storyWrites: month(newStoriesPerDay) * units.storyWriteUnitsPerNewStory,
     storyReads: month(matchedItemsPerDay) * units.storyReadUnitsPerMatchedItem,
     notifierWrites:
