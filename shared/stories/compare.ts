@@ -4,7 +4,8 @@
  * that set templated reports of different events apart (a different number or
  * place in the same slot of otherwise shared wording).
  */
-import type { Fingerprint, Term } from './fingerprint.ts';
+import { type Fingerprint, looseTerm, stemTerm, type Term } from './fingerprint.ts';
+import { PLACE_WORDS } from './vocabulary.ts';
 
 /** One detail that differs between two reports, in the same slot of shared wording. */
 export interface DetailConflict {
@@ -44,6 +45,22 @@ export interface CompareOptions {
   headlineMinDetails: number;
   /** Least share of the first headline's terms the candidate must have for the headline rule. */
   headlineMinTerms: number;
+  /**
+   * Similarity the headline rule needs instead of `headlineThreshold` when
+   * every headline detail is a country or region: "North Korea" and "Russia"
+   * in a headline name no particular event.
+   */
+  headlinePlacesThreshold: number;
+  /**
+   * Share of headline terms (Jaccard of the two headlines) at which two reports
+   * with no disagreeing detail are one story if they are at least
+   * `headlineThreshold` similar: a rewrite that keeps the headline and words
+   * the rest anew ("North Korea fires suspected hypersonic missile into sea"
+   * against "DPRK launches suspected hypersonic missile, JCS says").
+   */
+  titleThreshold: number;
+  /** Least number of terms of both headlines for the title rule to apply. */
+  titleMinTerms: number;
   /** Least share of new details (with `minNewDetails`) for a same-story report to be an update. */
   updateNovelty: number;
   /** Least number of new details for an update. */
@@ -63,6 +80,9 @@ export const DEFAULT_COMPARE_OPTIONS: CompareOptions = {
   headlineThreshold: 0.22,
   headlineMinDetails: 2,
   headlineMinTerms: 0.5,
+  headlinePlacesThreshold: 0.4,
+  titleThreshold: 0.5,
+  titleMinTerms: 4,
   updateNovelty: 0.35,
   minNewDetails: 3,
   updateMaxSimilarity: 0.5,
@@ -120,6 +140,10 @@ export function detailConflicts(first: Fingerprint, candidate: Fingerprint): Det
   const pairs = alignTerms(a, b);
   const conflicts: DetailConflict[] = [];
   const anchors: [number, number][] = [[-1, -1], ...pairs, [a.length, b.length]];
+  // A name counts as mentioned by the other report when it has the term, or a
+  // name that is the same word read another way ("Wildfires" at a sentence start).
+  const looseA = new Set([...first.names].map(looseTerm));
+  const looseB = new Set([...candidate.names].map(looseTerm));
   for (let k = 0; k + 1 < anchors.length; k++) {
     const [i0, j0] = anchors[k] ?? [-1, -1];
     const [i1, j1] = anchors[k + 1] ?? [a.length, b.length];
@@ -128,10 +152,16 @@ export function detailConflicts(first: Fingerprint, candidate: Fingerprint): Det
     if (gapA.length === 0 || gapB.length === 0) continue;
     if (gapA.length > MAX_SLOT_TERMS || gapB.length > MAX_SLOT_TERMS) continue;
     for (const kind of ['number', 'name'] as const) {
-      const elsewhereB = kind === 'number' ? candidate.numbers : candidate.names;
-      const elsewhereA = kind === 'number' ? first.numbers : first.names;
-      const onlyA = gapA.find((t) => t.detail === kind && !elsewhereB.has(t.term));
-      const onlyB = gapB.find((t) => t.detail === kind && !elsewhereA.has(t.term));
+      const inB = (term: string): boolean =>
+        kind === 'number'
+          ? candidate.numbers.has(term)
+          : candidate.termSet.has(term) || looseB.has(looseTerm(term));
+      const inA = (term: string): boolean =>
+        kind === 'number'
+          ? first.numbers.has(term)
+          : first.termSet.has(term) || looseA.has(looseTerm(term));
+      const onlyA = gapA.find((t) => t.detail === kind && !inB(t.term));
+      const onlyB = gapB.find((t) => t.detail === kind && !inA(t.term));
       if (!onlyA || !onlyB) continue;
       const known = conflicts.some((c) => c.first === onlyA.term && c.candidate === onlyB.term);
       if (!known) conflicts.push({ kind, first: onlyA.term, candidate: onlyB.term });
@@ -164,25 +194,17 @@ export function similarity(a: Fingerprint, b: Fingerprint): number {
  * adjacent name terms counting as one ("North Korea", "Margarita Robles").
  */
 export function headlineDetails(report: Fingerprint): string[][] {
-  const details: string[][] = [];
-  let run: string[] = [];
-  for (const term of report.terms.slice(0, report.titleLength)) {
-    if (term.detail === 'name') {
-      run.push(term.term);
-      continue;
-    }
-    if (run.length > 0) details.push(run);
-    run = [];
-    if (term.detail === 'number') details.push([term.term]);
-  }
-  if (run.length > 0) details.push(run);
-  const seen = new Set<string>();
-  return details.filter((detail) => {
-    const key = detail.join(' ');
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
+  return detailsOf(report.terms.slice(0, report.titleLength));
+}
+
+/** Country and region words as terms (names keep their endings). */
+const PLACE_TERMS: ReadonlySet<string> = new Set(
+  [...PLACE_WORDS].map((word) => stemTerm(word, { name: true })),
+);
+
+/** A headline detail that names only a country or region ("North Korea"), no particular event. */
+function isPlaceOnly(detail: readonly string[]): boolean {
+  return detail.every((term) => PLACE_TERMS.has(term));
 }
 
 /**
@@ -206,12 +228,42 @@ export function coversHeadline(
   return kept / headline.size >= minTerms;
 }
 
-/** Share of the candidate's details missing from the first report, and how many. */
+/** The terms of a report's headline. */
+function headlineTerms(report: Fingerprint): Set<string> {
+  return new Set(report.terms.slice(0, report.titleLength).map((term) => term.term));
+}
+
+/** A report's details: each number, and each name, a run of adjacent name terms counting as one. */
+function detailsOf(terms: readonly Term[]): string[][] {
+  const details: string[][] = [];
+  let run: string[] = [];
+  for (const term of terms) {
+    if (term.detail === 'name') {
+      run.push(term.term);
+      continue;
+    }
+    if (run.length > 0) details.push(run);
+    run = [];
+    if (term.detail === 'number') details.push([term.term]);
+  }
+  if (run.length > 0) details.push(run);
+  const seen = new Set<string>();
+  return details.filter((detail) => {
+    const key = detail.join(' ');
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/**
+ * Share of the candidate's details missing from the first report, and how
+ * many; a name of several words ("United States") is one detail.
+ */
 function newDetails(first: Fingerprint, candidate: Fingerprint): { share: number; count: number } {
-  const details = [...candidate.names, ...candidate.numbers];
+  const details = detailsOf(candidate.terms);
   if (details.length === 0) return { share: 0, count: 0 };
-  const known = new Set([...first.names, ...first.numbers]);
-  const count = details.filter((detail) => !known.has(detail)).length;
+  const count = details.filter((detail) => !detail.every((term) => first.termSet.has(term))).length;
   return { share: count / details.length, count };
 }
 
@@ -238,7 +290,18 @@ export function compareReports(
   );
   const conflicts = detailConflicts(first, candidate);
   const fresh = newDetails(first, candidate);
-  const alike = score >= options.threshold || (score >= options.headlineThreshold && covers);
+  const placesOnly = headlineDetails(first).every(isPlaceOnly);
+  const firstHeadline = headlineTerms(first);
+  const candidateHeadline = headlineTerms(candidate);
+  const titlesAgree =
+    firstHeadline.size >= options.titleMinTerms &&
+    candidateHeadline.size >= options.titleMinTerms &&
+    jaccard(firstHeadline, candidateHeadline) >= options.titleThreshold;
+  const alike =
+    score >= options.threshold ||
+    (covers &&
+      score >= (placesOnly ? options.headlinePlacesThreshold : options.headlineThreshold)) ||
+    (titlesAgree && score >= options.headlineThreshold);
   let relation: StoryRelation = 'different';
   if (alike && conflicts.length === 0) {
     relation =

@@ -11,10 +11,13 @@ import { type StoryText, storyText } from './text.ts';
 import {
   ALIASES,
   CALENDAR_WORDS,
+  DEMONYMS,
   EXPANSIONS,
   INSTITUTION_WORDS,
+  IRREGULAR_FORMS,
   NUMBER_WORDS,
   STOPWORDS,
+  SYNONYM_GROUPS,
 } from './vocabulary.ts';
 
 /** What a term of the text is, for the detail-agreement check. */
@@ -45,14 +48,19 @@ export interface Fingerprint {
   signature: Uint32Array;
 }
 
-/** Bands of the MinHash signature, each giving one look-up key. */
-export const MINHASH_BANDS = 12;
+/**
+ * Bands of the MinHash signature, each giving one look-up key. Name pairs find
+ * most rewrites; the bands are there for reports with few names, and eight
+ * keep every generated variant of the corpus reports found (twelve cost half
+ * as many queries and puts again for nothing more).
+ */
+export const MINHASH_BANDS = 8;
 /** Signature rows per band: two, so that a rewrite sharing a third of its terms still meets. */
 export const MINHASH_ROWS = 2;
-/** How many of the report's first names form pair keys (`n * (n - 1) / 2` keys). */
-const NAMES_FOR_KEYS = 5;
+/** How many of the report's first names form pair keys (`n * (n - 1) / 2` keys: six). */
+const NAMES_FOR_KEYS = 4;
 /** Bumped whenever terms, names or keys change, so stored records stay comparable. */
-export const FINGERPRINT_VERSION = 1;
+export const FINGERPRINT_VERSION = 2;
 
 const SEEDS = Array.from({ length: MINHASH_BANDS * MINHASH_ROWS }, (_, i) =>
   Math.imul(i + 1, 0x9e3779b1),
@@ -76,26 +84,69 @@ function mix(hash: number, seed: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-/** Folds a word to its comparable form: singular, common suffixes and spelling variants merged. */
-export function stemTerm(norm: string, options: { name?: boolean } = {}): string {
+/** The singular of a plural (or the base of a third-person verb): "cities" → "city". */
+function singular(norm: string): string {
+  if (norm.length > 4 && norm.endsWith('ies')) return `${norm.slice(0, -3)}y`;
+  if (norm.length > 4 && /(?:ches|shes|sses|xes)$/.test(norm)) return norm.slice(0, -2);
+  if (norm.length > 3 && norm.endsWith('s') && !/(?:ss|us|is)$/.test(norm))
+    return norm.slice(0, -1);
+  return norm;
+}
+
+/** Removes -ing, -ed and a final -e, and halves a final double consonant ("travelled" → "travel"). */
+function stripEndings(norm: string): string {
   let word = norm;
-  if (word.length > 4 && word.endsWith('ies')) word = `${word.slice(0, -3)}y`;
-  else if (word.length > 4 && /(?:ches|shes|sses|xes)$/.test(word)) word = word.slice(0, -2);
-  else if (word.length > 3 && word.endsWith('s') && !/(?:ss|us|is)$/.test(word))
-    word = word.slice(0, -1);
-  word = ALIASES.get(word) ?? word;
-  if (!options.name) {
-    // Names keep their endings ("United", "Reading"); other words lose -ing, -ed and a final
-    // -e, so that "fire", "fired" and "firing" meet.
-    if (word.length > 5 && word.endsWith('ing')) word = word.slice(0, -3);
-    else if (word.length > 4 && word.endsWith('ed')) word = word.slice(0, -2);
-    if (word.length > 3 && word.endsWith('e')) word = word.slice(0, -1);
-    word = word.replace(/([^aeiou])iz$/, '$1is').replace(/yz$/, 'ys');
-  }
-  // Country adjectives meet their country: russian → russia, korean → korea.
-  if (word.length > 5 && /[ie]an$/.test(word) && !word.endsWith('ian')) word = word.slice(0, -1);
-  else if (word.length > 6 && word.endsWith('ian')) word = word.slice(0, -1);
-  return word;
+  if (word.length > 5 && word.endsWith('ing')) word = word.slice(0, -3);
+  else if (word.length > 4 && word.endsWith('ied')) word = `${word.slice(0, -3)}y`;
+  else if (word.length > 4 && word.endsWith('ed')) word = word.slice(0, -2);
+  if (word.length > 3 && word.endsWith('e')) word = word.slice(0, -1);
+  if (word.length > 3 && /([^aeiouy])\1$/.test(word)) word = word.slice(0, -1);
+  return word.replace(/([^aeiou])iz$/, '$1is').replace(/yz$/, 'ys');
+}
+
+/** The place a demonym or place adjective names: "Ukrainian" → "ukraine", "Syrian" → "syria". */
+function placeOf(word: string): string | undefined {
+  const listed = DEMONYMS.get(word);
+  if (listed) return listed;
+  if (word.length > 5 && /[ie]an$/.test(word) && !word.endsWith('ian')) return word.slice(0, -1);
+  if (word.length > 6 && word.endsWith('ian')) return word.slice(0, -1);
+  return undefined;
+}
+
+/** `stemTerm` without the synonym groups. */
+function stemWithoutSynonyms(norm: string, name: boolean): string {
+  const base = name ? norm : (IRREGULAR_FORMS.get(norm) ?? norm);
+  const word = ALIASES.get(singular(base)) ?? singular(base);
+  return placeOf(word) ?? (name ? word : stripEndings(word));
+}
+
+/** Each word of a synonym group, stemmed, to its group's first word, stemmed. */
+const SYNONYMS: ReadonlyMap<string, string> = new Map(
+  SYNONYM_GROUPS.flatMap((group) => {
+    const canonical = stemWithoutSynonyms(group[0] ?? '', false);
+    return group.map((word) => [stemWithoutSynonyms(word, false), canonical] as const);
+  }),
+);
+
+/**
+ * Folds a word to its comparable form: singular, base form of irregular verbs,
+ * spelling variants merged, demonyms as their place ("Ukrainian" → "ukraine").
+ * Other words also lose -ing, -ed and a final -e and are folded to their
+ * synonym group; names keep their endings ("United", "Reading") and are never
+ * swapped for another word.
+ */
+export function stemTerm(norm: string, options: { name?: boolean } = {}): string {
+  const name = options.name ?? false;
+  const stem = stemWithoutSynonyms(norm, name);
+  return name ? stem : (SYNONYMS.get(stem) ?? stem);
+}
+
+/**
+ * A term as a plain word, so that a name and the same word read as a plain
+ * word meet ("wildfire" as a name, "wildfir" at a sentence start).
+ */
+export function looseTerm(term: string): string {
+  return /^[\d.]+$/.test(term) ? term : stemTerm(term);
 }
 
 const CAPITALISED = /^\p{Lu}/u;
@@ -145,18 +196,139 @@ function isTitleCased(tokens: RawToken[]): boolean {
   return capitalised / words.length > 0.7;
 }
 
+/** Joins initials written with full stops into one abbreviation: `U.S.` → `US`. */
+function mergeInitials(tokens: RawToken[], text: string): RawToken[] {
+  const merged: RawToken[] = [];
+  for (const token of tokens) {
+    const previous = merged.at(-1);
+    if (
+      previous &&
+      /^\p{Lu}+$/u.test(previous.exact) &&
+      /^\p{Lu}$/u.test(token.exact) &&
+      token.start === previous.end + 1 &&
+      text.charAt(previous.end) === '.' &&
+      text.charAt(token.end) === '.'
+    ) {
+      previous.norm += token.norm;
+      previous.exact += token.exact;
+      previous.end = token.end;
+      continue;
+    }
+    merged.push({ ...token });
+  }
+  return merged;
+}
+
+/** The tokens of one field, digit groups and dotted initials joined. */
+function fieldTokens(text: string): RawToken[] {
+  return mergeInitials(mergeNumbers(analyze(text), text), text);
+}
+
+/** A token starts a sentence (or a quotation), where a capital says nothing about a name. */
+function startsSentence(tokens: readonly RawToken[], i: number, text: string): boolean {
+  const previous = tokens[i - 1];
+  const token = tokens[i];
+  return (
+    previous === undefined ||
+    token === undefined ||
+    SENTENCE_BREAK.test(text.slice(previous.end, token.start))
+  );
+}
+
+/** One field of a report as the term extraction reads it. */
+interface Field {
+  text: string;
+  tokens: RawToken[];
+  /** Capitals in this field mark names (not a Title Case or ALL CAPS headline). */
+  namesFromCase: boolean;
+}
+
+/** What the term extraction knows about the whole report before reading a field. */
+interface ReportContext {
+  /** Folded words written with a capital inside a sentence somewhere in the report. */
+  namesInText: ReadonlySet<string>;
+  /** Abbreviations the report spells out ("Joint Chiefs of Staff" … "JCS"), to their words. */
+  acronyms: ReadonlyMap<string, readonly RawToken[]>;
+  /** Terms written with a capital at a sentence start, and how often. */
+  capitalisedAtStart: Map<string, number>;
+}
+
+/** A capitalised word that could be a name: not an office, institution or calendar word. */
+function mayBeName(token: RawToken): boolean {
+  return (
+    CAPITALISED.test(token.exact) &&
+    token.norm.length > 1 &&
+    !STOPWORDS.has(token.norm) &&
+    !INSTITUTION_WORDS.has(token.norm) &&
+    !CALENDAR_WORDS.has(token.norm)
+  );
+}
+
+// Lower-case words allowed inside a spelled-out name: "Joint Chiefs of Staff".
+const NAME_CONNECTORS = new Set(['of', 'the', 'and', 'for', 'on', 'de']);
+
+/**
+ * Reads what the fields say about the whole report: the words capitalised
+ * inside a sentence (names wherever they appear, even at a sentence start or
+ * in a Title Case headline), and the abbreviations whose words it spells out.
+ */
+function readContext(fields: readonly Field[]): ReportContext {
+  const namesInText = new Set<string>();
+  const acronyms = new Map<string, RawToken[]>();
+  for (const field of fields) {
+    if (!field.namesFromCase) continue;
+    const run: RawToken[] = [];
+    const closeRun = (): void => {
+      for (let from = 0; from + 1 < run.length; from++) {
+        for (let to = from + 2; to <= run.length; to++) {
+          const words = run.slice(from, to);
+          acronyms.set(words.map((word) => word.norm.charAt(0)).join(''), words);
+        }
+      }
+      run.length = 0;
+    };
+    for (const [i, token] of field.tokens.entries()) {
+      if (mayBeName(token) && !startsSentence(field.tokens, i, field.text)) {
+        namesInText.add(token.norm);
+      }
+      if (CAPITALISED.test(token.exact) && !/^\p{Lu}+$/u.test(token.exact)) run.push(token);
+      else if (!NAME_CONNECTORS.has(token.exact) || run.length === 0) closeRun();
+    }
+    closeRun();
+  }
+  return { namesInText, acronyms, capitalisedAtStart: new Map() };
+}
+
+/** The term of one word (`undefined` for a function word), a name when its capital says so. */
+function wordTerm(
+  token: RawToken,
+  sentenceStart: boolean,
+  field: Pick<Field, 'namesFromCase'>,
+  context: ReportContext,
+): Term | undefined {
+  const norm = token.norm;
+  if (STOPWORDS.has(norm)) return undefined;
+  const isName =
+    mayBeName(token) && (context.namesInText.has(norm) || (field.namesFromCase && !sentenceStart));
+  const term = stemTerm(norm, { name: isName });
+  if (!isName && field.namesFromCase && sentenceStart && mayBeName(token)) {
+    context.capitalisedAtStart.set(term, (context.capitalisedAtStart.get(term) ?? 0) + 1);
+  }
+  return isName ? { term, detail: 'name' } : { term };
+}
+
+/** A capitalised word standing in for one word of an abbreviation's expansion. */
+function expansionToken(word: string): RawToken {
+  return { norm: word, exact: word.charAt(0).toUpperCase() + word.slice(1), start: 0, end: 0 };
+}
+
 /** The content terms of one field, with names and numbers marked. */
-function fieldTerms(
-  text: string,
-  options: { namesFromCase: boolean },
-  capitalisedAtStart: Map<string, number>,
-): Term[] {
-  const tokens = mergeNumbers(analyze(text), text);
+function fieldTerms(field: Field, context: ReportContext): Term[] {
   const terms: Term[] = [];
-  for (const [i, token] of tokens.entries()) {
-    const previous = tokens[i - 1];
-    const sentenceStart =
-      previous === undefined || SENTENCE_BREAK.test(text.slice(previous.end, token.start));
+  const push = (term: Term | undefined): void => {
+    if (term) terms.push(term);
+  };
+  for (const [i, token] of field.tokens.entries()) {
     const norm = token.norm;
     if (/^[\d.]+$/.test(norm)) {
       terms.push({ term: norm.replace(/^0+(?=\d)/, ''), detail: 'number' });
@@ -167,30 +339,18 @@ function fieldTerms(
       terms.push({ term: number, detail: 'number' });
       continue;
     }
-    const expansion = EXPANSIONS.get(norm);
+    const inCapitals = /^\p{Lu}{2,6}$/u.test(token.exact);
+    const expansion = inCapitals ? EXPANSIONS.get(norm) : undefined;
     if (expansion) {
-      for (const word of expansion) terms.push({ term: word, detail: 'name' });
+      for (const word of expansion) push(wordTerm(expansionToken(word), false, field, context));
       continue;
     }
-    if (STOPWORDS.has(norm)) continue;
-    const isName =
-      options.namesFromCase &&
-      CAPITALISED.test(token.exact) &&
-      !sentenceStart &&
-      !INSTITUTION_WORDS.has(norm) &&
-      !CALENDAR_WORDS.has(norm) &&
-      norm.length > 1;
-    const term = stemTerm(norm, { name: isName });
-    if (
-      options.namesFromCase &&
-      sentenceStart &&
-      CAPITALISED.test(token.exact) &&
-      !INSTITUTION_WORDS.has(norm) &&
-      !CALENDAR_WORDS.has(norm)
-    ) {
-      capitalisedAtStart.set(term, (capitalisedAtStart.get(term) ?? 0) + 1);
+    const spelledOut = inCapitals ? context.acronyms.get(norm) : undefined;
+    if (spelledOut) {
+      for (const word of spelledOut) push(wordTerm(word, false, field, context));
+      continue;
     }
-    terms.push(isName ? { term, detail: 'name' } : { term });
+    push(wordTerm(token, startsSentence(field.tokens, i, field.text), field, context));
   }
   return terms;
 }
@@ -226,16 +386,18 @@ function minHash(terms: Iterable<string>): Uint32Array {
 
 /** Computes the fingerprint of already normalised story text. */
 export function fingerprintText(text: StoryText): Fingerprint {
-  const titleTokens = analyze(text.title);
-  const capitalisedAtStart = new Map<string, number>();
-  const titleTerms = fieldTerms(
-    text.title,
-    { namesFromCase: !isTitleCased(titleTokens) },
-    capitalisedAtStart,
-  );
-  const ledeTerms = fieldTerms(text.lede, { namesFromCase: true }, capitalisedAtStart);
+  const titleTokens = fieldTokens(text.title);
+  const title: Field = {
+    text: text.title,
+    tokens: titleTokens,
+    namesFromCase: !isTitleCased(titleTokens),
+  };
+  const lede: Field = { text: text.lede, tokens: fieldTokens(text.lede), namesFromCase: true };
+  const context = readContext([title, lede]);
+  const titleTerms = fieldTerms(title, context);
+  const ledeTerms = fieldTerms(lede, context);
   const terms = [...titleTerms, ...ledeTerms];
-  markNamesSeenElsewhere(terms, capitalisedAtStart);
+  markNamesSeenElsewhere(terms, context.capitalisedAtStart);
   const termSet = new Set(terms.map((t) => t.term));
   return {
     text,

@@ -57,9 +57,13 @@ export function stripBoilerplate(summary: string): string {
     previous = text;
     text = text.replace(TRAILING_AGENCY_BRACKETS, '').replace(TRAILING_AGENCY_DASH, '').trim();
   }
-  text = text.replace(LEADING_AGENCY, '');
-  text = text.replace(DATELINE, '').replace(DATELINE_WITH_AGENCY, '');
-  text = text.replace(LEADING_AGENCY, '');
+  // An aggregator may put its own dateline before the outlet's: strip them until none is left.
+  for (let previous = ''; previous !== text; ) {
+    previous = text;
+    text = text.replace(LEADING_AGENCY, '');
+    text = text.replace(DATELINE, '').replace(DATELINE_WITH_AGENCY, '');
+    text = text.replace(LEADING_AGENCY, '');
+  }
   return text.trim();
 }
 
