@@ -161,11 +161,16 @@ export class LocalStack {
         name: ALERTS_QUEUE,
         ...queueOptions,
       });
-      const feeds = config.feeds.map((f) => ({
-        id: f.id,
-        url: f.url,
-        intervalSeconds: f.intervalSeconds,
-      }));
+      const feeds = config.feeds.map(
+        (f): FeedToPoll => ({
+          id: f.id,
+          url: f.url,
+          intervalSeconds: f.intervalSeconds,
+          ...(f.maxIntervalSeconds !== undefined
+            ? { maxIntervalSeconds: f.maxIntervalSeconds }
+            : {}),
+        }),
+      );
       const smtp = config.email.smtp
         ? createSmtpSender({ ...config.email.smtp, from: config.email.from })
         : undefined;

@@ -85,6 +85,8 @@ const Feed = z
         'url must be an http(s) URL, or local:<file> for a file served by the local runner',
       ),
     interval: Duration.optional(),
+    /** The longest a quiet feed is left unpolled; at least `interval`. */
+    maxInterval: Duration.optional(),
     tags: z.array(z.string()).optional(),
   })
   .strict();
@@ -193,6 +195,8 @@ export interface FeedConfig {
   id: string;
   url: string;
   intervalSeconds: number;
+  /** The longest interval between two polls; absent: the default bounds of `health.ts`. */
+  maxIntervalSeconds?: number;
   tags: string[];
 }
 
@@ -424,6 +428,26 @@ export function parseConfig(
     }
   }
 
+  const feeds = raw.feeds.map((f): FeedConfig => {
+    const intervalSeconds = seconds(f.interval ?? raw.defaultInterval);
+    const maxIntervalSeconds = f.maxInterval === undefined ? undefined : seconds(f.maxInterval);
+    return {
+      id: f.id,
+      url: f.url,
+      intervalSeconds,
+      ...(maxIntervalSeconds !== undefined ? { maxIntervalSeconds } : {}),
+      tags: f.tags ?? [],
+    };
+  });
+  const shortMaxIntervals = feeds.flatMap((f, i) =>
+    f.maxIntervalSeconds !== undefined && f.maxIntervalSeconds < f.intervalSeconds
+      ? [
+          `${keyAt(['feeds', i, 'maxInterval'])}: feeds.${i}.maxInterval: must be at least the interval (${raw.feeds[i]?.interval ?? `defaultInterval ${raw.defaultInterval}`})`,
+        ]
+      : [],
+  );
+  if (shortMaxIntervals.length > 0) throw new ConfigError(shortMaxIntervals);
+
   return {
     path,
     feedFetch: {
@@ -435,12 +459,7 @@ export function parseConfig(
     },
     watchFile: resolve(base, raw.watches),
     ...(raw.localFeeds ? { localFeedsDir: resolve(base, raw.localFeeds.dir) } : {}),
-    feeds: raw.feeds.map((f) => ({
-      id: f.id,
-      url: f.url,
-      intervalSeconds: seconds(f.interval ?? raw.defaultInterval),
-      tags: f.tags ?? [],
-    })),
+    feeds,
     subscribers,
     email: { from: raw.email.from, ...(smtp ? { smtp } : {}) },
     unsubscribe: {

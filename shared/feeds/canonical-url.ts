@@ -80,6 +80,27 @@ export function canonicaliseUrl(href: string, base?: string): string | undefined
   return url.href;
 }
 
+/**
+ * The base URL that the `xml:base` values in scope of an element make
+ * (outermost first, each resolved against the one before, RFC 3986 5.2),
+ * starting from the document's URL. A value that is not a URL, or that makes
+ * a base other than `http:`/`https:` (`javascript:`), is ignored, as feedparser
+ * does, and the base in scope stays.
+ */
+export function resolveXmlBase(bases: readonly string[] | undefined, documentUrl: string): string {
+  let base = documentUrl;
+  for (const written of bases ?? []) {
+    let url: URL;
+    try {
+      url = new URL(written.trim(), base);
+    } catch {
+      continue;
+    }
+    if (url.protocol === 'http:' || url.protocol === 'https:') base = url.href;
+  }
+  return base;
+}
+
 function paramName(pair: string): string {
   const eq = pair.indexOf('=');
   const raw = (eq === -1 ? pair : pair.slice(0, eq)).replaceAll('+', ' ');

@@ -3,7 +3,7 @@
  * absolute links, UTC dates and an id that is the same on every poll.
  */
 import { createHash } from 'node:crypto';
-import { canonicaliseUrl } from './canonical-url.ts';
+import { canonicaliseUrl, resolveXmlBase } from './canonical-url.ts';
 import { collapseWhitespace, htmlToText } from './html-text.ts';
 import type { Item } from './item.ts';
 import type { ParsedFeed, RawEntry } from './parse.ts';
@@ -40,7 +40,8 @@ const MAX_ID_LENGTH = 512;
  * id in one document yield one item: the first.
  *
  * @param feedId id of the feed in the config, stored on every item.
- * @param feedUrl URL the document was fetched from; relative links resolve against it.
+ * @param feedUrl URL the document was fetched from (or its `Content-Location`):
+ *   relative links resolve against it and the `xml:base` values in scope.
  */
 export function normaliseEntries(
   feedId: string,
@@ -84,12 +85,17 @@ function normaliseEntry(
 ): Item | undefined {
   const title = htmlToText(entry.title ?? '');
   const summaryText = htmlToText(entry.summaryHtml ?? '');
-  const summarySource = summaryText === '' ? entry.contentHtml : entry.summaryHtml;
+  const summaryFromContent = summaryText === '';
+  const summarySource = summaryFromContent ? entry.contentHtml : entry.summaryHtml;
+  const summaryBase = summaryFromContent ? entry.contentBase : entry.summaryBase;
   const summary = truncate(
     summaryText === '' ? htmlToText(entry.contentHtml ?? '') : summaryText,
     maxSummaryLength,
   );
-  const link = entry.link === undefined ? undefined : canonicaliseUrl(entry.link, feedUrl);
+  const link =
+    entry.link === undefined
+      ? undefined
+      : canonicaliseUrl(entry.link, resolveXmlBase(entry.linkBase, feedUrl));
   if (title === '' && summary === '' && link === undefined) return undefined;
 
   const item: Item = {
@@ -100,7 +106,12 @@ function normaliseEntry(
   };
   const published = parseFeedDate(entry.published) ?? parseFeedDate(entry.updated);
   const lang = normaliseLanguage(entry.language) ?? feedLang;
-  const summaryHtml = summaryHtmlOf(summarySource, link ?? feedUrl);
+  // Relative links in the summary resolve against the xml:base in scope, and
+  // without one against the item's link, which is where the summary is read.
+  const summaryHtml = summaryHtmlOf(
+    summarySource,
+    summaryBase === undefined ? (link ?? feedUrl) : resolveXmlBase(summaryBase, feedUrl),
+  );
   if (summaryHtml !== undefined) item.summaryHtml = summaryHtml;
   if (link !== undefined) item.link = link;
   if (published !== undefined) item.published = published;

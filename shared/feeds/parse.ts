@@ -7,6 +7,7 @@
  */
 import Parser from 'rss-parser';
 import { EntityExpansionError, prepareXml } from './xml-prepare.ts';
+import { XmlScopes } from './xml-scope.ts';
 
 /** One entry of a feed as written in it, before normalisation. */
 export interface RawEntry {
@@ -14,12 +15,21 @@ export interface RawEntry {
   guid?: string;
   /** The entry's link as written (may be relative). */
   link?: string;
+  /**
+   * The `xml:base` values in scope of the link, outermost first, as written
+   * (each may be relative to the one before); absent when there are none.
+   */
+  linkBase?: string[];
   /** Title; may hold HTML markup or entities. */
   title?: string;
   /** RSS `description` or Atom `summary`, as HTML. */
   summaryHtml?: string;
+  /** The `xml:base` values in scope of the summary, like `linkBase`. */
+  summaryBase?: string[];
   /** RSS `content:encoded` or Atom `content`, as HTML. */
   contentHtml?: string;
+  /** The `xml:base` values in scope of the content, like `linkBase`. */
+  contentBase?: string[];
   /** Publication date text (RSS `pubDate`, `dc:date`, Atom `published`). */
   published?: string;
   /** Atom `updated` (Atom 0.3 `modified`) text. */
@@ -70,6 +80,8 @@ const SHIELDED_ELEMENTS = new Set([
   'created',
 ]);
 const SHIELD_PREFIX = 'wirewatch-raw-';
+/** Added to each entry's tree node: the `xml:base` values in scope of the entry. */
+const XML_BASE_KEY = 'wirewatch-xml-base';
 /*
  * Element and attribute names become object keys in xml2js's tree: names that
  * are also Object.prototype members are renamed so that a feed can neither
@@ -95,6 +107,11 @@ const ITEM_FIELDS = [
   ['guid', 'rawGuid', { keepArray: true }],
   ['id', 'rawId', { keepArray: true }],
   ['media:title', 'rawMediaTitle', { keepArray: true }],
+  [XML_BASE_KEY, 'rawXmlBase', { keepArray: true }],
+  ['summary', 'rawSummary', { keepArray: true }],
+  ['content', 'rawContent', { keepArray: true }],
+  ['description', 'rawDescription', { keepArray: true }],
+  ['content:encoded', 'rawContentEncoded', { keepArray: true }],
 ];
 
 const FEED_FIELDS = [
@@ -135,19 +152,36 @@ export async function parseFeed(document: string, feedUrl: string): Promise<Pars
     throw error;
   }
   let rootElement: string | undefined;
+  let root: string | undefined;
+  const scopes = new XmlScopes();
   const safeName = (name: string): string =>
     UNSAFE_NAMES.has(name) ? `${UNSAFE_PREFIX}${name}` : name;
   const parser = new Parser({
     defaultRSS: 2,
     xml2js: {
+      // xml2js hands an element's attributes over before its name, and calls
+      // the validator at its end tag: enough to track namespaces and xml:base.
+      attrValueProcessors: [
+        (value: string, name: string) => {
+          scopes.attribute(name, value);
+          return value;
+        },
+      ],
       tagNameProcessors: [
         (written: string) => {
           rootElement ??= written;
-          const name = RSS_CORE_NAMES.get(written.toLowerCase()) ?? written;
+          const read = scopes.open(written);
+          root ??= read;
+          const name = RSS_CORE_NAMES.get(read.toLowerCase()) ?? read;
           return SHIELDED_ELEMENTS.has(name) ? `${SHIELD_PREFIX}${name}` : safeName(name);
         },
       ],
       attrNameProcessors: [safeName],
+      validator: (xpath: string, _previous: unknown, node: unknown) => {
+        const bases = scopes.bases();
+        scopes.close();
+        return completeNode(xpath, node, bases);
+      },
     },
     // rss-parser's typings only allow plain key names; the JS accepts these tuples.
     customFields: { item: ITEM_FIELDS, feed: FEED_FIELDS } as unknown as Parser.CustomFields<
@@ -160,14 +194,16 @@ export async function parseFeed(document: string, feedUrl: string): Promise<Pars
   try {
     output = await parser.parseString(xml);
   } catch (error) {
-    throw new FeedParseError(feedUrl, explainParseFailure(error, xml, rootElement), {
-      cause: error,
-    });
+    throw new FeedParseError(
+      feedUrl,
+      explainParseFailure(error, xml, rootElement, root, scopes.rootNamespace),
+      { cause: error },
+    );
   }
 
-  const format = feedFormat(rootElement);
+  const format = feedFormat(root);
   if (format === undefined) {
-    throw new FeedParseError(feedUrl, `not an RSS or Atom feed (root element <${rootElement}>)`);
+    throw new FeedParseError(feedUrl, notAFeed(rootElement, scopes.rootNamespace));
   }
   const feedAttributes = asRecord(output.rawAttributes);
   const entries = Array.isArray(output.items) ? output.items : [];
@@ -186,18 +222,52 @@ export async function parseFeed(document: string, feedUrl: string): Promise<Pars
   };
 }
 
+/**
+ * Fills in what rss-parser needs and cannot do without, as each element ends:
+ * an `<rss>` with no `<channel>` reads as one holding the root's items (as
+ * feedparser reads it), an RDF root with none as an empty channel; and each
+ * entry gets the `xml:base` values in scope.
+ */
+function completeNode(xpath: string, node: unknown, bases: readonly string[]): unknown {
+  const name = xpath.slice(xpath.lastIndexOf('/') + 1);
+  const record = asRecord(node);
+  if (xpath === '/rss' || xpath === '/rdf:RDF') {
+    const element = record ?? {};
+    if (element.channel === undefined) {
+      element.channel = [
+        xpath === '/rss' && element.item !== undefined ? { item: element.item } : {},
+      ];
+    }
+    return element;
+  }
+  if (record !== undefined && (name === 'item' || name === 'entry')) {
+    if (bases.length > 0) record[XML_BASE_KEY] = [...bases];
+    else delete record[XML_BASE_KEY];
+  }
+  return node;
+}
+
 function readEntry(format: 'rss' | 'rdf' | 'atom', item: Record<string, unknown>): RawEntry {
   const attributes = asRecord(item.rawAttributes);
   const guidElement = format === 'atom' ? first(item.rawId) : first(item.rawGuid);
   const guid = text(guidElement);
-  const link = entryLink(item.rawLinks) ?? permalinkGuid(guidElement, guid);
+  const chosenLink = entryLink(item.rawLinks);
+  const link = chosenLink?.href ?? permalinkGuid(guidElement, guid);
+  const entryBases = Array.isArray(item.rawXmlBase)
+    ? item.rawXmlBase.filter((base): base is string => typeof base === 'string')
+    : [];
+  const summaryElement = first(format === 'atom' ? item.rawSummary : item.rawDescription);
+  const contentElement = first(format === 'atom' ? item.rawContent : item.rawContentEncoded);
 
   return definedOnly({
     guid,
     link,
+    linkBase: chosenLink === undefined ? undefined : basesOf(entryBases, chosenLink.element),
     title: text(item.title) ?? text(first(item.rawMediaTitle)),
     summaryHtml: format === 'atom' ? text(item.summary) : text(item.content),
+    summaryBase: basesOf(entryBases, summaryElement),
     contentHtml: format === 'atom' ? text(item.content) : text(item['content:encoded']),
+    contentBase: basesOf(entryBases, contentElement),
     published:
       text(first(item.rawPublished)) ??
       text(first(item.rawIssued)) ??
@@ -210,12 +280,22 @@ function readEntry(format: 'rss' | 'rdf' | 'atom', item: Record<string, unknown>
 }
 
 /**
- * Picks the entry's link: the Atom `alternate` link (HTML first), else the first
- * Atom link with an `href`, else the RSS `<link>` text.
+ * The `xml:base` values in scope of an element of an entry: the entry's, then
+ * the element's own; `undefined` when there are none.
  */
-function entryLink(rawLinks: unknown): string | undefined {
+function basesOf(entryBases: string[], element: unknown): string[] | undefined {
+  const own = asRecord(asRecord(element)?.$)?.['xml:base'];
+  const bases = typeof own === 'string' ? [...entryBases, own] : entryBases;
+  return bases.length > 0 ? bases : undefined;
+}
+
+/**
+ * Picks the entry's link: the Atom `alternate` link (HTML first), else the first
+ * Atom link with an `href`, else the RSS `<link>` text; with its element.
+ */
+function entryLink(rawLinks: unknown): { href: string; element: unknown } | undefined {
   if (!Array.isArray(rawLinks)) return undefined;
-  const atomLinks: { href: string; rel: string; type: string }[] = [];
+  const atomLinks: { href: string; rel: string; type: string; element: unknown }[] = [];
   for (const raw of rawLinks) {
     const attributes = asRecord(asRecord(raw)?.$);
     const href = text(attributes?.href);
@@ -224,6 +304,7 @@ function entryLink(rawLinks: unknown): string | undefined {
         href,
         rel: text(attributes?.rel) ?? 'alternate',
         type: text(attributes?.type) ?? '',
+        element: raw,
       });
     }
   }
@@ -232,10 +313,10 @@ function entryLink(rawLinks: unknown): string | undefined {
     alternates.find((link) => link.type === '' || link.type.includes('html')) ??
     alternates[0] ??
     atomLinks[0];
-  if (preferred !== undefined) return preferred.href;
+  if (preferred !== undefined) return preferred;
   for (const raw of rawLinks) {
     const href = text(raw);
-    if (href !== undefined) return href;
+    if (href !== undefined) return { href, element: raw };
   }
   return undefined;
 }
@@ -260,14 +341,25 @@ function feedFormat(rootElement: string | undefined): 'rss' | 'rdf' | 'atom' | u
   }
 }
 
-function explainParseFailure(error: unknown, xml: string, rootElement: string | undefined): string {
+/** Why a document whose root element is not a feed's is not read, naming the root. */
+function notAFeed(rootElement: string | undefined, namespace: string | undefined): string {
+  const where = namespace === undefined || namespace === '' ? '' : ` in namespace ${namespace}`;
+  return `not an RSS or Atom feed (root element <${rootElement}>${where})`;
+}
+
+function explainParseFailure(
+  error: unknown,
+  xml: string,
+  rootElement: string | undefined,
+  root: string | undefined,
+  rootNamespace: string | undefined,
+): string {
   if (xml.trim() === '') return 'the document is empty';
   if (xml.includes('\u0000')) {
     return 'the document is not UTF-8 text (UTF-16, UTF-32 or compressed bytes?)';
   }
   if (rootElement === undefined) return 'no XML root element found';
-  const format = feedFormat(rootElement);
-  if (format === undefined) return `not an RSS or Atom feed (root element <${rootElement}>)`;
+  if (feedFormat(root) === undefined) return notAFeed(rootElement, rootNamespace);
   const detail = (error instanceof Error ? error.message : String(error))
     .replace(/\s+/g, ' ')
     .replace(/ ?Char: ?$/, '')
@@ -275,9 +367,6 @@ function explainParseFailure(error: unknown, xml: string, rootElement: string | 
   // sax reports well-formedness errors with a position; anything else came from
   // reading a tree that lacks what the format needs.
   if (/\bLine: \d+/.test(detail)) return `not well-formed XML: ${detail}`;
-  if (format !== 'atom' && !/<(?:[\w.-]+:)?channel[\s/>]/.test(xml)) {
-    return `the <${rootElement}> element has no <channel> element`;
-  }
   return `unreadable <${rootElement}> document: ${detail}`;
 }
 

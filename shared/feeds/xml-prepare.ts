@@ -10,6 +10,7 @@
  * CDATA sections, comments and processing instructions are copied untouched.
  */
 import { decodeHTMLStrict } from 'entities';
+import { formatPrefixes } from './xml-scope.ts';
 
 export interface PrepareLimits {
   /** Characters that entity expansion may add to the document. Default 1,000,000. */
@@ -42,7 +43,8 @@ export function prepareXml(text: string, limits: PrepareLimits = {}): string {
     maxDepth: limits.maxEntityDepth ?? 8,
   };
   const body = start === -1 ? source : source.slice(0, start) + source.slice(end);
-  return wrapTextConstructs(rewriteReferences(body, declarations, budget, 0));
+  const xml = rewriteReferences(body, declarations, budget, 0);
+  return wrapTextConstructs(xml, textConstructPattern(formatPrefixes(xml)));
 }
 
 /*
@@ -52,14 +54,33 @@ export function prepareXml(text: string, limits: PrepareLimits = {}): string {
  * nodes and lose its order, so their content is wrapped in CDATA and read as
  * the HTML it is. Atom 0.3 `mode="base64"` content is decoded the same way.
  */
-const TEXT_CONSTRUCT =
-  /<!\[CDATA\[[\s\S]*?\]\]>|<!--[\s\S]*?-->|<((?:atom:)?(?:title|subtitle|tagline|summary|content|rights|copyright|description|info))(\s[^>]*)?>/g;
+const TEXT_CONSTRUCT_NAMES =
+  '(?:title|subtitle|tagline|summary|content|rights|copyright|description|info)';
+const TEXT_CONSTRUCT = textConstructRegExp(['atom']);
 
-function wrapTextConstructs(xml: string): string {
+/**
+ * The text constructs written unprefixed, as `atom:`, or with any other prefix
+ * the document binds to a feed format namespace (`<a:content type="xhtml">`).
+ */
+function textConstructPattern(formatPrefixes: string[]): RegExp {
+  return formatPrefixes.length === 0
+    ? TEXT_CONSTRUCT
+    : textConstructRegExp(['atom', ...formatPrefixes]);
+}
+
+function textConstructRegExp(prefixes: string[]): RegExp {
+  const prefix = prefixes.map((p) => p.replaceAll('.', '\\.')).join('|');
+  return new RegExp(
+    `<!\\[CDATA\\[[\\s\\S]*?\\]\\]>|<!--[\\s\\S]*?-->|<((?:(?:${prefix}):)?${TEXT_CONSTRUCT_NAMES})(\\s[^>]*)?>`,
+    'g',
+  );
+}
+
+function wrapTextConstructs(xml: string, pattern: RegExp): string {
   const out: string[] = [];
   let copiedTo = 0;
-  TEXT_CONSTRUCT.lastIndex = 0;
-  for (let match = TEXT_CONSTRUCT.exec(xml); match !== null; match = TEXT_CONSTRUCT.exec(xml)) {
+  pattern.lastIndex = 0;
+  for (let match = pattern.exec(xml); match !== null; match = pattern.exec(xml)) {
     const name = match[1];
     const attributes = match[2] ?? '';
     if (name === undefined || attributes.endsWith('/')) continue;
@@ -78,7 +99,7 @@ function wrapTextConstructs(xml: string): string {
       `<![CDATA[${html.replaceAll(']]>', ']]]]><![CDATA[>')}]]>`,
     );
     copiedTo = close;
-    TEXT_CONSTRUCT.lastIndex = close;
+    pattern.lastIndex = close;
   }
   out.push(xml.slice(copiedTo));
   return out.join('');

@@ -154,12 +154,92 @@ describe('parseFeed', () => {
     );
   });
 
-  it('says so when an RSS document has no channel', async () => {
-    const error = await parseError(
-      parseFeed('<rss version="2.0"></rss>', 'https://feeds.example/rss'),
+  it('reads an RSS or RDF document with no channel as a feed with no entries, as feedparser does', async () => {
+    const rss = await parseFeed('<rss version="2.0">\n</rss>', 'https://feeds.example/rss');
+    const bare = await parseFeed('<rss/>', 'https://feeds.example/bare');
+    const rdf = await parseFeed(
+      '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/"></rdf:RDF>',
+      'https://feeds.example/rdf',
     );
 
-    expect(error.reason).toBe('the <rss> element has no <channel> element');
+    expect(rss).toEqual({ format: 'rss', entries: [] });
+    expect(bare).toEqual({ format: 'rss', entries: [] });
+    expect(rdf).toEqual({ format: 'rdf', entries: [] });
+  });
+
+  it('reads the items written directly under an <rss> that has no channel', async () => {
+    const parsed = await parseFeed(
+      '<rss><item><title>Loose</title><link>https://feeds.example/a</link></item></rss>',
+      'https://feeds.example/rss',
+    );
+
+    expect(parsed.entries).toEqual([{ title: 'Loose', link: 'https://feeds.example/a' }]);
+  });
+
+  it('reads an Atom feed whose elements carry a prefix bound to the Atom namespace', async () => {
+    const parsed = await parseFeed(
+      `<a:feed xmlns:a="http://www.w3.org/2005/Atom" xmlns="http://www.w3.org/1999/xhtml">
+        <a:title>Prefixed</a:title>
+        <a:entry><a:id>urn:p:1</a:id><a:title>One</a:title>
+          <a:link rel="alternate" href="https://desk.example/one"/>
+          <a:content type="xhtml"><div>Body <b>bold</b></div></a:content>
+        </a:entry></a:feed>`,
+      'https://desk.example/feed',
+    );
+
+    expect(parsed).toMatchObject({ format: 'atom', title: 'Prefixed' });
+    expect(parsed.entries).toEqual([
+      {
+        guid: 'urn:p:1',
+        title: 'One',
+        link: 'https://desk.example/one',
+        contentHtml: '<div>Body <b>bold</b></div>',
+      },
+    ]);
+  });
+
+  it('reads RSS 2.0 and RSS 1.0 elements under a prefix bound to their namespace', async () => {
+    const rss2 = await parseFeed(
+      `<r:rss version="2.0" xmlns:r="http://backend.userland.com/rss2"><r:channel>
+        <r:title>R</r:title><r:item><r:title>Two</r:title></r:item></r:channel></r:rss>`,
+      'https://desk.example/rss2',
+    );
+    const rss1 = await parseFeed(
+      `<RDF xmlns="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:rss="http://purl.org/rss/1.0/">
+        <rss:channel><rss:title>R1</rss:title></rss:channel>
+        <rss:item><rss:title>One</rss:title><rss:link>https://desk.example/1</rss:link></rss:item>
+      </RDF>`,
+      'https://desk.example/rss1',
+    );
+
+    expect(rss2).toMatchObject({ format: 'rss', title: 'R', entries: [{ title: 'Two' }] });
+    expect(rss1).toMatchObject({
+      format: 'rdf',
+      title: 'R1',
+      entries: [{ title: 'One', link: 'https://desk.example/1' }],
+    });
+  });
+
+  it('does not take an Atom link inside an RSS item for its RSS link, whatever its prefix', async () => {
+    const parsed = await parseFeed(
+      `<rss version="2.0" xmlns:a10="http://www.w3.org/2005/Atom"><channel><item>
+        <a10:link rel="self" href="https://desk.example/self"/>
+        <link xmlns="http://www.w3.org/2005/Atom" rel="edit" href="https://desk.example/edit"/>
+        <link>https://desk.example/story</link></item></channel></rss>`,
+      'https://desk.example/rss',
+    );
+
+    expect(parsed.entries[0]?.link).toBe('https://desk.example/story');
+  });
+
+  it('names the root and its namespace when a prefixed root is not a feed', async () => {
+    const error = await parseError(
+      parseFeed('<x:feed xmlns:x="https://other.example/ns"></x:feed>', 'https://desk.example/x'),
+    );
+
+    expect(error.reason).toBe(
+      'not an RSS or Atom feed (root element <x:feed> in namespace https://other.example/ns)',
+    );
   });
 
   it('says so when the body is not UTF-8 text', async () => {
