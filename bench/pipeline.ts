@@ -5,6 +5,11 @@
  * {"items", "seconds", "items_per_sec", "peak_rss_mb",
  *  "dynamodb_requests_per_new_item", "dynamodb_requests_per_unchanged_poll"}.
  * DynamoDB requests are counted with SDK middleware on the stack's client.
+ *
+ * One item in eight is a copy of one of 60 topical stories that the sample
+ * watches match (several feeds carry each story, as wires are redistributed),
+ * so the run exercises story grouping, follow-ups and the ledger as a real
+ * day would; the rest match nothing.
  */
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -56,7 +61,8 @@ const OBJECTS = [
   'tariff change',
   'water rules',
 ];
-// About one item in eight is about a watched topic.
+// About one item in eight is about a watched topic: a copy, in this feed, of
+// one of the topical stories the wires carry that day (below).
 const TOPICAL = [
   'North Korea sends more troops to Russia, Seoul says',
   'Germany pledges additional Patriot air-defence battery to Ukraine',
@@ -64,6 +70,28 @@ const TOPICAL = [
   'US approves arms sale to Taiwan including missiles',
   'Russian foreign minister holds talks in Pyongyang',
 ];
+
+const PLACES = ['Kursk', 'Rzeszow', 'Busan', 'Vladivostok', 'Kaohsiung', 'Constanta', 'Gdansk'];
+const UNITS = ['soldiers', 'launchers', 'barrels', 'missiles', 'officials'];
+/** How many distinct topical stories the feeds carry between them. */
+const TOPICAL_STORIES = 60;
+
+/**
+ * Topical story `story`: one of the watched headlines with details of its own
+ * (a number and a place in the lede), so that two stories under the same
+ * headline are two events, as a templated wire report about another country
+ * or figure is, and every feed's copy of one story is the same event.
+ */
+function topicalStory(story: number): { title: string; lede: string } {
+  const title = TOPICAL[story % TOPICAL.length] as string;
+  const count = 1000 + story * 37;
+  const place = PLACES[story % PLACES.length];
+  const unit = UNITS[story % UNITS.length];
+  return {
+    title,
+    lede: `${title}. About ${count} ${unit} were involved near ${place}, officials said, in the latest such move this year.`,
+  };
+}
 
 /** An RSS document of `items` news-like items; `pubDate(i)` dates item i (hourly in March 2026 by default). */
 export function feedXml(
@@ -77,10 +105,18 @@ export function feedXml(
   for (let i = 0; i < items; i++) {
     const topical = random() < 0.125;
     const pick = <T>(list: T[]): T => list[Math.floor(random() * list.length)] as T;
-    const title = topical ? pick(TOPICAL) : `${pick(SUBJECTS)} ${pick(VERBS)} ${pick(OBJECTS)}`;
-    const summary = `${title} on ${['Monday', 'Tuesday', 'Wednesday'][i % 3]}, officials said. ${pick(SUBJECTS)} ${pick(VERBS)} the ${pick(OBJECTS)} after weeks of talks, according to a statement seen by reporters.`;
+    let title: string;
+    let summary: string;
+    if (topical) {
+      const story = topicalStory(Math.floor(random() * TOPICAL_STORIES));
+      title = story.title;
+      summary = `${story.lede} (Reporting by Feed ${feed} staff)`;
+    } else {
+      title = `${pick(SUBJECTS)} ${pick(VERBS)} ${pick(OBJECTS)} (${feed}-${i})`;
+      summary = `${title} on ${['Monday', 'Tuesday', 'Wednesday'][i % 3]}, officials said. ${pick(SUBJECTS)} ${pick(VERBS)} the ${pick(OBJECTS)} after weeks of talks, according to a statement seen by reporters.`;
+    }
     entries.push(
-      `<item><title>${title} (${feed}-${i})</title><link>https://feed-${feed}.example/story/${i}</link><guid isPermaLink="false">feed-${feed}-item-${i}</guid><pubDate>${pubDate(i)}</pubDate><description>${summary}</description></item>`,
+      `<item><title>${title}</title><link>https://feed-${feed}.example/story/${i}</link><guid isPermaLink="false">feed-${feed}-item-${i}</guid><pubDate>${pubDate(i)}</pubDate><description>${summary}</description></item>`,
     );
   }
   return `<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Feed ${feed}</title><link>https://feed-${feed}.example/</link><description>bench</description>${entries.join('')}</channel></rss>`;
@@ -134,6 +170,9 @@ export async function run(args: string[]): Promise<void> {
       const backfill = await stack.runCycle({ all: true });
       const seconds = (performance.now() - started) / 1000;
       const backfillRequests = requests.total;
+      process.stderr.write(
+        `backfill requests by operation: ${JSON.stringify(requests.byOperation)}\n`,
+      );
 
       requests.reset();
       const unchanged = await stack.runCycle({ all: true });

@@ -60,7 +60,11 @@ export async function run(args: string[]): Promise<void> {
         updates_correct: updates.filter((r) => r.variant === 'update').length,
         update_items: result.results.filter((r) => r.variant === 'update').length,
         queries_per_item: perItem(requests.byOperation.Query ?? 0),
-        puts_per_item: perItem(requests.byOperation.PutItem ?? 0),
+        // First reports are written in batches: count the records (write units), not requests.
+        records_written_per_item: perItem(requests.writeUnits),
+        write_requests_per_item: perItem(
+          (requests.byOperation.PutItem ?? 0) + (requests.byOperation.BatchWriteItem ?? 0),
+        ),
         scans: requests.byOperation.Scan ?? 0,
       })}\n`,
     );

@@ -130,6 +130,12 @@ export interface AlertLedger {
   markRejected(key: AlertKey, token: string, detail: { reason: string; at: string }): Promise<void>;
   /** Gives a claim back after a failed send, so that a retry can claim it. */
   release(key: AlertKey, token: string): Promise<void>;
+  /**
+   * What the ledger holds for `key` without claiming it (one read): for a
+   * report expected to be sent already, cheaper than a claim that fails.
+   * `undefined` when there is no live record.
+   */
+  peek(key: AlertKey): Promise<Exclude<ClaimResult, { outcome: 'claimed' }> | undefined>;
 }
 
 /** What the ledger keeps of a sent alert, so that later reports of its story can refer to it. */

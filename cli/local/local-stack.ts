@@ -180,7 +180,7 @@ export class LocalStack {
       const subscriptions = new UnsubscribeFilteredSubscriptionStore(
         new StaticSubscriptionStore(config.subscribers.map(toSubscriber)),
         new DynamoUnsubscribeStore(dynamo.documentClient, dynamo.tableNames.unsubscribes),
-        { cacheMs: 0, clock },
+        { cacheMs: 5_000, clock },
       );
       unsubscribeServer =
         options.unsubscribePort === undefined

@@ -150,7 +150,7 @@ type BatchWriteRequests = NonNullable<BatchWriteCommandInput['RequestItems']>[st
  * Puts `items` with BatchWriteItem, 25 a request, retrying what DynamoDB leaves
  * unprocessed (throttling) with back-off; `what` names them in the error.
  */
-async function putAll(
+export async function putAll(
   client: DynamoDBDocumentClient,
   tableName: string,
   items: Record<string, unknown>[],
@@ -434,24 +434,28 @@ export class DynamoAlertLedger implements AlertLedger {
         if (!isConditionalCheckFailed(error)) throw error;
       }
       // dynalite does not support ReturnValuesOnConditionCheckFailure, hence the read.
-      const { Item } = await this.client.send(
-        new GetCommand({ TableName: this.tableName, Key: this.key(key), ConsistentRead: true }),
-      );
-      if (Item && !hasExpired(Item, this.clock.now())) {
-        if (Item.status === 'sent') {
-          return {
-            outcome: 'already-sent',
-            sentAt: String(Item.sentAt),
-            ...(isFirstReport(Item.first) ? { first: Item.first } : {}),
-            ...(typeof Item.ref === 'string' ? { ref: Item.ref } : {}),
-          };
-        }
-        if (Item.status === 'rejected') {
-          return { outcome: 'rejected', reason: String(Item.rejectedReason ?? 'rejected') };
-        }
-        return { outcome: 'in-progress' };
-      }
+      const held = await this.peek(key);
+      if (held) return held;
       // The record was released or expired between the write and the read: try again.
+    }
+    return { outcome: 'in-progress' };
+  }
+
+  async peek(key: AlertKey): Promise<Exclude<ClaimResult, { outcome: 'claimed' }> | undefined> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: this.key(key), ConsistentRead: true }),
+    );
+    if (!Item || hasExpired(Item, this.clock.now())) return undefined;
+    if (Item.status === 'sent') {
+      return {
+        outcome: 'already-sent',
+        sentAt: String(Item.sentAt),
+        ...(isFirstReport(Item.first) ? { first: Item.first } : {}),
+        ...(typeof Item.ref === 'string' ? { ref: Item.ref } : {}),
+      };
+    }
+    if (Item.status === 'rejected') {
+      return { outcome: 'rejected', reason: String(Item.rejectedReason ?? 'rejected') };
     }
     return { outcome: 'in-progress' };
   }

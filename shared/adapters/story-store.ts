@@ -11,13 +11,12 @@
  */
 import {
   type DynamoDBDocumentClient,
-  PutCommand,
   QueryCommand,
   type QueryCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
 import type { Clock, StoryReport, StoryStore } from '../ports.ts';
 import { systemClock } from '../ports.ts';
-import { isConditionalCheckFailed } from './dynamodb.ts';
+import { putAll } from './dynamodb.ts';
 import { TTL_ATTRIBUTE } from './tables.ts';
 
 /** Requests a store sends at once for one item (its keys' queries or puts). */
@@ -95,28 +94,19 @@ export class DynamoStoryStore implements StoryStore {
     keys: readonly string[],
     expiresAt: Date,
   ): Promise<void> {
-    const nowSeconds = epochSeconds(this.clock.now());
-    await mapLimited([...new Set(keys)], CONCURRENCY, async (fingerprintKey) => {
-      try {
-        await this.client.send(
-          new PutCommand({
-            TableName: this.tableName,
-            Item: {
-              fingerprintKey,
-              reportKey: `${report.publishedAt}#${report.reportId}`,
-              ...report,
-              [TTL_ATTRIBUTE]: epochSeconds(expiresAt),
-            },
-            ConditionExpression: 'attribute_not_exists(fingerprintKey) OR #ttl < :nowSeconds',
-            ExpressionAttributeNames: { '#ttl': TTL_ATTRIBUTE },
-            ExpressionAttributeValues: { ':nowSeconds': nowSeconds },
-          }),
-        );
-      } catch (error) {
-        // The record is there already: the same report was recorded before (a redelivery).
-        if (!isConditionalCheckFailed(error)) throw error;
-      }
-    });
+    // One batched write for every key. The records are derived from the report
+    // alone, so writing them again (a redelivery) stores the same records.
+    await putAll(
+      this.client,
+      this.tableName,
+      [...new Set(keys)].map((fingerprintKey) => ({
+        fingerprintKey,
+        reportKey: `${report.publishedAt}#${report.reportId}`,
+        ...report,
+        [TTL_ATTRIBUTE]: epochSeconds(expiresAt),
+      })),
+      'story fingerprints',
+    );
   }
 
   /** All records under one key whose `reportKey` lies in [`from`, `to`]. */

@@ -310,13 +310,22 @@ async function deliverOnChannel(context: Delivering, channel: ChannelConfig): Pr
   // that brings it is an update of a story they never heard of.
   const kind = 'alert' as const;
   const firstAlert: Alert = { ...context.alert, kind };
-  const first = await attempt(context, channel, storyKey, kind, async () => {
-    if (toDigest) {
-      await queueForDigest(context, destination, { kind, alert: firstAlert });
-      return { outcome: 'queued', receipt: {} };
-    }
-    return { outcome: 'sent', receipt: await sender.send(firstAlert, channel) };
-  });
+  // A later report usually finds its story sent here: one read then, not a
+  // claim that fails (which costs a write and a read).
+  const sentBefore =
+    message.storyReport === 'later' || message.storyReport === 'update'
+      ? await deps.ledger.peek(storyKey)
+      : undefined;
+  const first =
+    sentBefore?.outcome === 'already-sent'
+      ? sentBefore
+      : await attempt(context, channel, storyKey, kind, async () => {
+          if (toDigest) {
+            await queueForDigest(context, destination, { kind, alert: firstAlert });
+            return { outcome: 'queued', receipt: {} };
+          }
+          return { outcome: 'sent', receipt: await sender.send(firstAlert, channel) };
+        });
   if (first?.outcome !== 'already-sent') return;
 
   // The story was delivered here before: this is a redelivery or another report.

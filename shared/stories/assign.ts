@@ -53,6 +53,13 @@ export function storyIdOf(item: Pick<Item, 'feed' | 'id'>): string {
 export const DEFAULT_STORY_WINDOW_HOURS = 72;
 
 const HOUR_MS = 60 * 60 * 1000;
+/**
+ * Fingerprint keys looked up together (in parallel) before deciding whether
+ * to look further: two first (a copy of a story shares nearly every key, so
+ * two find it), then four at a time.
+ */
+const FIRST_LOOKUP_KEYS = 2;
+const KEYS_PER_LOOKUP = 4;
 
 /** The keys of a fingerprint as stored: prefixed with the fingerprint version. */
 export function storyKeys(fingerprint: Fingerprint): string[] {
@@ -96,24 +103,32 @@ export async function assignStory(item: Item, deps: AssignStoryDeps): Promise<St
   const ownStory = storyIdOf(item);
   if (keys.length === 0) return { storyId: ownStory, isNew: true, isUpdate: false };
 
-  const reports = await deps.store.findFirstReports(
-    keys,
-    new Date(published.getTime() - windowMs),
-    new Date(published.getTime() + windowMs),
-  );
-  // A redelivered first report finds itself: it is still its story's first report.
-  if (reports.some((report) => report.reportId === item.id && report.feed === item.feed)) {
-    return { storyId: ownStory, isNew: true, isUpdate: false };
-  }
-
+  // Keys are looked up a few at a time, and the look-up stops at the first
+  // chunk that confirms the same story: a copy of a story (the common case)
+  // costs a chunk of queries, not one per key. A first report is stored under
+  // all its keys, so a redelivered one finds itself in the first chunk.
+  const from = new Date(published.getTime() - windowMs);
+  const to = new Date(published.getTime() + windowMs);
+  const compared = new Set<string>();
   let best: { report: StoryReport; comparison: Comparison } | undefined;
-  for (const report of reports) {
-    const first = fingerprintText({ title: report.title, lede: report.lede });
-    const hoursAfterFirst = (published.getTime() - Date.parse(report.publishedAt)) / HOUR_MS;
-    const comparison = compareReports(first, fingerprint, hoursAfterFirst, deps.compareOptions);
-    if (comparison.relation === 'different') continue;
-    const match = { report, comparison };
-    if (!best || better(match, best)) best = match;
+  for (let start = 0, size = FIRST_LOOKUP_KEYS; start < keys.length; start += size) {
+    size = start === 0 ? FIRST_LOOKUP_KEYS : KEYS_PER_LOOKUP;
+    const reports = await deps.store.findFirstReports(keys.slice(start, start + size), from, to);
+    if (reports.some((report) => report.reportId === item.id && report.feed === item.feed)) {
+      return { storyId: ownStory, isNew: true, isUpdate: false };
+    }
+    for (const report of reports) {
+      const reportKey = `${report.feed}\n${report.reportId}`;
+      if (compared.has(reportKey)) continue;
+      compared.add(reportKey);
+      const first = fingerprintText({ title: report.title, lede: report.lede });
+      const hoursAfterFirst = (published.getTime() - Date.parse(report.publishedAt)) / HOUR_MS;
+      const comparison = compareReports(first, fingerprint, hoursAfterFirst, deps.compareOptions);
+      if (comparison.relation === 'different') continue;
+      const match = { report, comparison };
+      if (!best || better(match, best)) best = match;
+    }
+    if (best?.comparison.relation === 'same') break;
   }
   if (best) {
     return {

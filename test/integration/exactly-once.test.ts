@@ -462,6 +462,7 @@ describe('exactly once, end to end', () => {
       claim: (...args) => ledger.claim(...args),
       markRejected: (...args) => ledger.markRejected(...args),
       release: (...args) => ledger.release(...args),
+      peek: (...args) => ledger.peek(...args),
       async markSent(key: AlertKey, token: string, detail: SentDetail) {
         if (crashes > 0) {
           crashes -= 1;

@@ -3,7 +3,11 @@
  * pending alerts) with a recording sender standing in for a destination.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DynamoAlertLedger, DynamoPendingAlertStore } from '../../shared/adapters/dynamodb.ts';
+import {
+  countDynamoRequests,
+  DynamoAlertLedger,
+  DynamoPendingAlertStore,
+} from '../../shared/adapters/dynamodb.ts';
 import {
   type EmbeddedDynamo,
   startEmbeddedDynamo,
@@ -245,6 +249,16 @@ describe('notifyAlert: one alert per story and destination', () => {
       link: FIRST.link,
     });
     expect(result.deliveries).toEqual([{ channel: 'slack', outcome: 'sent', kind: 'follow-up' }]);
+  });
+
+  it('reads the story’s record for a later report instead of claiming it (no failed write)', async () => {
+    await notifyAlert(w.message(FIRST), w.deps);
+    const requests = countDynamoRequests(dynamo.documentClient);
+
+    await notifyAlert(w.message(OTHER_OUTLET, { storyReport: 'later' }), w.deps);
+
+    // One read of the story's record, then the follow-up's claim and mark.
+    expect(requests.byOperation).toEqual({ GetItem: 1, PutItem: 1, UpdateItem: 1 });
   });
 
   it('follows each outlet up once: another report from that outlet, or a redelivery, sends nothing', async () => {
