@@ -162,8 +162,13 @@ export async function run(args: string[]): Promise<void> {
     try {
       const requests = countDynamoRequests(stack.dynamo.documentClient);
       let peakRss = process.memoryUsage().rss;
+      let atPeak = process.memoryUsage();
       const sampler = setInterval(() => {
-        peakRss = Math.max(peakRss, process.memoryUsage().rss);
+        const usage = process.memoryUsage();
+        if (usage.rss > peakRss) {
+          peakRss = usage.rss;
+          atPeak = usage;
+        }
       }, 25);
 
       const started = performance.now();
@@ -181,6 +186,10 @@ export async function run(args: string[]): Promise<void> {
       peakRss = Math.max(peakRss, process.memoryUsage().rss);
 
       const outboxFiles = await countFiles(join(dataDir, 'outbox'));
+      const mb = (bytes: number): number => Math.round(bytes / 2 ** 20);
+      process.stderr.write(
+        `at peak RSS: heap ${mb(atPeak.heapUsed)} of ${mb(atPeak.heapTotal)} MB, external ${mb(atPeak.external)} MB\n`,
+      );
       process.stderr.write(
         `backfill: ${backfill.itemsNew} new items, ${backfill.matches} matches, ${outboxFiles} outbox files, ` +
           `${backfill.feedsFailed.length} failed feeds; second poll: ${unchanged.feedsNotModified} not modified\n`,
