@@ -97,11 +97,27 @@ export function createUnsubscribeLinks(options: UnsubscribeLinkOptions): Unsubsc
         : {}),
     };
   };
+  // A link depends only on (subscriber, scope), and every alert of a watch
+  // carries one: sign each once, not once per alert.
+  const links = new Map<string, UnsubscribeLink>();
+  const linkOnce = (subscriberId: string, scope: string): UnsubscribeLink => {
+    const key = `${subscriberId}\n${scope}`;
+    let made = links.get(key);
+    if (!made) {
+      made = link(subscriberId, scope);
+      if (links.size >= MAX_CACHED_LINKS) links.clear();
+      links.set(key, made);
+    }
+    return { ...made };
+  };
   return {
-    forWatch: (subscriberId, watchId) => link(subscriberId, watchId),
-    forAll: (subscriberId) => link(subscriberId, ALL_WATCHES),
+    forWatch: (subscriberId, watchId) => linkOnce(subscriberId, watchId),
+    forAll: (subscriberId) => linkOnce(subscriberId, ALL_WATCHES),
   };
 }
+
+/** Signed links kept per link builder (subscribers × watches is small; the bound is a safeguard). */
+const MAX_CACHED_LINKS = 10_000;
 
 /** Signs a grant into a token with `secret`. */
 export function signUnsubscribeToken(grant: UnsubscribeGrant, secret: string): string {

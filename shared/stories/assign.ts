@@ -61,6 +61,34 @@ const HOUR_MS = 60 * 60 * 1000;
 const FIRST_LOOKUP_KEYS = 2;
 const KEYS_PER_LOOKUP = 4;
 
+/**
+ * Fingerprints of first reports compared recently, by report. A first report
+ * is compared against every later report of its story (and every look-alike),
+ * and its record never changes, so its fingerprint is computed once per
+ * process, not once per comparison. Bounded: the least recently used go first.
+ */
+const FIRST_REPORT_CACHE_SIZE = 2_000;
+const firstReportFingerprints = new Map<string, Fingerprint>();
+
+/** The fingerprint of a stored first report, from the cache when its text is the one cached. */
+function firstReportFingerprint(report: StoryReport): Fingerprint {
+  const key = `${report.fingerprintVersion}\n${report.feed}\n${report.reportId}`;
+  const cached = firstReportFingerprints.get(key);
+  if (cached && cached.text.title === report.title && cached.text.lede === report.lede) {
+    firstReportFingerprints.delete(key);
+    firstReportFingerprints.set(key, cached);
+    return cached;
+  }
+  const fingerprint = fingerprintText({ title: report.title, lede: report.lede });
+  firstReportFingerprints.delete(key);
+  firstReportFingerprints.set(key, fingerprint);
+  if (firstReportFingerprints.size > FIRST_REPORT_CACHE_SIZE) {
+    const oldest = firstReportFingerprints.keys().next();
+    if (!oldest.done) firstReportFingerprints.delete(oldest.value);
+  }
+  return fingerprint;
+}
+
 /** The keys of a fingerprint as stored: prefixed with the fingerprint version. */
 export function storyKeys(fingerprint: Fingerprint): string[] {
   return lookupKeys(fingerprint).map((key) => `v${FINGERPRINT_VERSION}:${key}`);
@@ -121,7 +149,7 @@ export async function assignStory(item: Item, deps: AssignStoryDeps): Promise<St
       const reportKey = `${report.feed}\n${report.reportId}`;
       if (compared.has(reportKey)) continue;
       compared.add(reportKey);
-      const first = fingerprintText({ title: report.title, lede: report.lede });
+      const first = firstReportFingerprint(report);
       const hoursAfterFirst = (published.getTime() - Date.parse(report.publishedAt)) / HOUR_MS;
       const comparison = compareReports(first, fingerprint, hoursAfterFirst, deps.compareOptions);
       if (comparison.relation === 'different') continue;
