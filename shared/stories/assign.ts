@@ -55,10 +55,11 @@ export const DEFAULT_STORY_WINDOW_HOURS = 72;
 const HOUR_MS = 60 * 60 * 1000;
 /**
  * Fingerprint keys looked up together (in parallel) before deciding whether
- * to look further: two first (a copy of a story shares nearly every key, so
- * two find it), then four at a time.
+ * to look further: one first (a copy of a story shares nearly every key, so
+ * its first key finds it: one query for the commonest later report), then
+ * four at a time. A report that starts a story queries every key either way.
  */
-const FIRST_LOOKUP_KEYS = 2;
+const FIRST_LOOKUP_KEYS = 1;
 const KEYS_PER_LOOKUP = 4;
 
 /**
