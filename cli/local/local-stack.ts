@@ -25,7 +25,7 @@ import { type FeedServer, startFeedServer } from '../../shared/adapters/local-fe
 import { LocalQueue } from '../../shared/adapters/local-queue.ts';
 import { createOutboxSender } from '../../shared/adapters/outbox-sender.ts';
 import { createSlackSender } from '../../shared/adapters/slack-api-sender.ts';
-import { createSmtpSender, type SmtpSender } from '../../shared/adapters/smtp-sender.ts';
+import type { SmtpSender } from '../../shared/adapters/smtp-sender.ts';
 import { DynamoStoryStore } from '../../shared/adapters/story-store.ts';
 import {
   startUnsubscribeServer,
@@ -171,8 +171,12 @@ export class LocalStack {
             : {}),
         }),
       );
+      // nodemailer is loaded only when SMTP is configured (most local runs write .eml files).
       const smtp = config.email.smtp
-        ? createSmtpSender({ ...config.email.smtp, from: config.email.from })
+        ? (await import('../../shared/adapters/smtp-sender.ts')).createSmtpSender({
+            ...config.email.smtp,
+            from: config.email.from,
+          })
         : undefined;
       const outboxDir = join(options.dataDir, 'outbox');
       const unsubscribeSecret =

@@ -6,7 +6,6 @@
  */
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import type { AlertSender } from '../ports.ts';
 import { createEmailSender } from './email-message.ts';
 import { outboxPathSegment } from './outbox-sender.ts';
@@ -19,6 +18,8 @@ export interface EmlOutboxSenderOptions {
 /** An `AlertSender` for `{ type: 'email' }` that writes `.eml` files instead of sending. */
 export function createEmlOutboxSender(options: EmlOutboxSenderOptions): AlertSender {
   return createEmailSender(options.from, async (mail, key) => {
+    // Loaded on the first email, not with the local stack: most local runs send none.
+    const { default: MailComposer } = await import('nodemailer/lib/mail-composer/index.js');
     const message = await new MailComposer(mail).compile().build();
     const name = key.kind === 'digest' ? `digest-${key.id}` : key.id;
     const file = join(
