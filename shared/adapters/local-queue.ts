@@ -458,7 +458,13 @@ export class LocalQueue<T> implements QueueSender<T>, DeadLetterSender {
       }
       entries.push({ op: 'update', message });
     }
-    this.messages = this.messages.filter((message) => !done.has(message));
+    // Received messages sit near the front (receive takes the first visible
+    // ones): removing them one by one is cheap, where filtering copied the whole
+    // queue once per batch.
+    for (const message of done) {
+      const index = this.messages.indexOf(message);
+      if (index >= 0) this.messages.splice(index, 1);
+    }
     return entries;
   }
 
