@@ -3,6 +3,7 @@
  * transport (SMTP, SES, the `.eml` outbox), and the `AlertSender` shape they
  * share: email sends alerts and digests; follow-ups wait for the digest.
  */
+import { createHash } from 'node:crypto';
 import type { SendMailOptions } from 'nodemailer';
 import { requireChannel } from '../alerts/delivery-error.ts';
 import { renderEmailAlert, renderEmailDigest, safeMailto } from '../alerts/email.ts';
@@ -68,7 +69,13 @@ export function buildAlertMail(alert: Alert, to: string, from: string): SendMail
     subject,
     text,
     html,
-    messageId: messageId([alert.subscriberId, alert.alertId], from),
+    // An update is another message about the same story: it carries its report in its id.
+    messageId: messageId(
+      alert.kind === 'update'
+        ? [alert.subscriberId, alert.alertId, 'update', alert.item.feed, alert.item.id]
+        : [alert.subscriberId, alert.alertId],
+      from,
+    ),
     headers: {
       ...AUTOMATED_HEADERS,
       ...unsubscribeHeaders(alert.unsubscribe),
@@ -131,7 +138,11 @@ export function createEmailSender(
       await deliver(buildAlertMail(alert, to, from), {
         subscriberId: alert.subscriberId,
         kind: 'alert',
-        id: alert.alertId,
+        // An update is a message of its own next to the story's first alert.
+        id:
+          alert.kind === 'update'
+            ? `${alert.alertId}.update-${createHash('sha256').update(`${alert.item.feed}\n${alert.item.id}`).digest('hex').slice(0, 12)}`
+            : alert.alertId,
       });
       return {};
     },

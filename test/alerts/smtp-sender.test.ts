@@ -248,6 +248,15 @@ describe('email messages', () => {
     expect(first.messageId).toBe(second.messageId);
     expect(first.messageId).not.toBe(other.messageId);
     expect(first.messageId).toMatch(/^<[A-Za-z0-9_-]+@wirewatch\.example>$/);
+    // An update of the story is a message of its own, one per updating report.
+    const update = { ...alert, kind: 'update' as const, item: { ...alert.item, id: 'item-9' } };
+    const updateMail = buildAlertMail(update, 'a@example.org', FROM);
+    expect(updateMail.messageId).not.toBe(first.messageId);
+    expect(buildAlertMail(update, 'a@example.org', FROM).messageId).toBe(updateMail.messageId);
+    expect(
+      buildAlertMail({ ...update, item: { ...alert.item, id: 'item-10' } }, 'a@example.org', FROM)
+        .messageId,
+    ).not.toBe(updateMail.messageId);
   });
 
   it('give a digest a Message-ID of its own, stable for its id', () => {
@@ -307,5 +316,17 @@ describe('.eml outbox sender', () => {
     );
     expect(digest.text).toContain('== Patriot transfers ==');
     expect(outbox.canFollowUp(TO)).toBe(false);
+  });
+
+  it('writes an update next to the first alert of its story, not over it', async () => {
+    const outbox = createEmlOutboxSender({ outboxDir, from: FROM });
+    const first = makeAlert({ subscriberId: 'sub-2' });
+
+    await outbox.send(first, TO);
+    await outbox.send({ ...first, kind: 'update', item: { ...first.item, id: 'item-9' } }, TO);
+
+    const files = await readdir(path.join(outboxDir, 'sub-2'));
+    expect(files).toHaveLength(2);
+    expect(files).toContain('alert-1.eml');
   });
 });
