@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import pc from 'picocolors';
 import { LocalQueue } from '../../shared/adapters/local-queue.ts';
+import { formatInTimeZone } from '../../shared/alerts/render.ts';
 import { ConfigError, loadConfig } from '../../shared/config/config.ts';
 import { formatDiagnostic, WatchFileError } from '../../shared/rules/diagnostics.ts';
 import { createCliLogger } from '../local/cli-logger.ts';
@@ -200,20 +201,6 @@ function oneLine(s: CycleSummary): string {
   return `feeds ${s.feedsDue} due, ${s.feedsFailed.length} failed; items ${s.itemsNew} new; matches ${s.matches}; alerts sent ${sent}, pending ${s.pending.alerts}`;
 }
 
-/** A time as the subscriber reads it. */
-function localTime(at: Date, timeZone: string): string {
-  const text = new Intl.DateTimeFormat('en-GB', {
-    timeZone,
-    weekday: 'short',
-    day: 'numeric',
-    month: 'short',
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-  }).format(at);
-  return `${text} ${timeZone}`;
-}
-
 function printSummary(s: CycleSummary, dataDir: string, waiting: WaitingDeliveries[]): void {
   const sentTotal = Object.values(s.sent).reduce((a, b) => a + (b ?? 0), 0);
   const lines = [
@@ -244,10 +231,10 @@ function printSummary(s: CycleSummary, dataDir: string, waiting: WaitingDeliveri
   for (const w of waiting) {
     const parts = [
       w.digestEntries > 0 && w.nextDigest
-        ? `${w.digestEntries} for the digest of ${localTime(w.nextDigest, w.timezone)}`
+        ? `${w.digestEntries} for the digest of ${formatInTimeZone(w.nextDigest.toISOString(), w.timezone)}`
         : '',
       w.held > 0 && w.nextRelease
-        ? `${w.held} held until ${localTime(w.nextRelease, w.timezone)}`
+        ? `${w.held} held until ${formatInTimeZone(w.nextRelease.toISOString(), w.timezone)}`
         : '',
     ].filter(Boolean);
     lines.push(pc.dim(`  waiting   ${w.subscriberId}: ${parts.join('; ')}`));

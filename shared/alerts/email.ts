@@ -13,6 +13,7 @@ import {
   cleanOneLine,
   cutTo,
   escapeHtml,
+  formatInTimeZone,
   formatPublished,
   type HighlightedText,
   headlineOf,
@@ -342,27 +343,6 @@ export function digestSubject(digest: Digest): string {
   return `${prefix} (${list})`;
 }
 
-/** When the digest is for, in the subscriber's time zone (UTC when the zone is unknown). */
-function formatScheduled(iso: string, timeZone: string): string {
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return formatPublished(iso) ?? iso;
-  try {
-    const local = new Intl.DateTimeFormat('en-GB', {
-      timeZone,
-      weekday: 'short',
-      day: 'numeric',
-      month: 'short',
-      year: 'numeric',
-      hour: '2-digit',
-      minute: '2-digit',
-      hourCycle: 'h23',
-    }).format(date);
-    return `${local} (${cleanOneLine(timeZone)})`;
-  } catch {
-    return formatPublished(iso) ?? iso;
-  }
-}
-
 /** The headline of a story whose first alert went out before this digest. */
 function earlierStory(story: DigestStory): FirstReport | undefined {
   return story.followUps.find((e) => e.first !== undefined)?.first;
@@ -435,7 +415,7 @@ function storyParts(story: DigestStory): { text: string[]; html: string[] } {
 export function renderEmailDigest(digest: Digest): EmailContent {
   const subject = digestSubject(digest);
   const groups = groupDigest(digest.entries);
-  const when = formatScheduled(digest.scheduledFor, digest.timezone);
+  const when = formatInTimeZone(digest.scheduledFor, digest.timezone);
   const name = cleanOneLine(digest.subscriberName ?? '');
   const intro = `${name === '' ? 'Your' : `${name}, your`} ${PRODUCT} digest for ${when}.`;
   const why = `You get this digest because you follow these watches in ${PRODUCT} and chose digest delivery.`;

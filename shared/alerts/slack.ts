@@ -13,6 +13,7 @@ import {
   cleanOneLine,
   escapeHtml,
   escapeSlackText,
+  formatInTimeZone,
   formatPublished,
   type HighlightedText,
   headlineOf,
@@ -246,41 +247,6 @@ export function renderSlackFollowUp(followUp: FollowUp): SlackMessage {
     FALLBACK_MAX_CHARS,
   );
   return { text: fallback, blocks };
-}
-
-/**
- * Formats an ISO time in an IANA time zone as `Wed 5 Mar 2025, 18:00
- * (Europe/Warsaw)`; in UTC when the zone is unknown to this runtime.
- */
-export function formatInTimeZone(iso: string, timeZone: string): string {
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) {
-    return 'unscheduled';
-  }
-  let parts: Intl.DateTimeFormatPart[];
-  let zone = timeZone;
-  try {
-    parts = partsIn(date, timeZone);
-  } catch {
-    zone = 'UTC';
-    parts = partsIn(date, zone);
-  }
-  const part = (type: Intl.DateTimeFormatPartTypes): string =>
-    parts.find((p) => p.type === type)?.value ?? '';
-  return `${part('weekday')} ${part('day')} ${part('month')} ${part('year')}, ${part('hour')}:${part('minute')} (${zone})`;
-}
-
-function partsIn(date: Date, timeZone: string): Intl.DateTimeFormatPart[] {
-  return new Intl.DateTimeFormat('en-GB', {
-    timeZone,
-    weekday: 'short',
-    day: 'numeric',
-    month: 'short',
-    year: 'numeric',
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-  }).formatToParts(date);
 }
 
 function plural(count: number, noun: string): string {

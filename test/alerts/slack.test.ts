@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { formatInTimeZone } from '../../shared/alerts/render.ts';
 import {
-  formatInTimeZone,
   renderSlackAlert,
   renderSlackDigest,
   renderSlackFollowUp,
