@@ -183,10 +183,20 @@ async function sendDigest(
   if (claim.outcome !== 'claimed') return;
 
   const followed = new Set(subscriber.watches);
-  const lines = entries
-    .map(parseEntry)
-    .filter((entry): entry is DigestEntry => entry !== undefined)
-    .filter((entry) => followed.has(entry.alert.watchId));
+  const lines: DigestEntry[] = [];
+  for (const entry of entries) {
+    const line = parseEntry(entry);
+    if (!line) {
+      // Never written by the notifier: keep it for a person, not in a digest.
+      await deps.deadLetters.deadLetter(entry.body, `digest entry ${entry.entryKey} is not valid`);
+      deps.logger.error('invalid digest entry dead-lettered', {
+        subscriberId: subscriber.id,
+        entryKey: entry.entryKey,
+      });
+    } else if (followed.has(line.alert.watchId)) {
+      lines.push(line);
+    }
+  }
   const sender = deps.senders[channel.type];
   try {
     if (lines.length > 0) {

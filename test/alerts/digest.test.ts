@@ -311,6 +311,37 @@ describe('deliverScheduled: digests', () => {
     expect(await w.pending.list(w.subscriber.id, 'digest')).toEqual([]);
   });
 
+  it('dead-letters an entry it cannot read and sends the others', async () => {
+    const w = world({ digestSchedule: '0 8 * * *' }, '2026-03-05T11:00:00Z');
+    const deadLetters: { body: string; reason: string }[] = [];
+    w.scheduled.deadLetters = {
+      deadLetter: async (body, reason) => {
+        deadLetters.push({ body, reason });
+      },
+    };
+    await w.notify('story-es', SPAIN);
+    await w.pending.add(
+      {
+        subscriberId: w.subscriber.id,
+        entryKey: `digest#${channelKey(EMAIL)}#garbled`,
+        kind: 'digest',
+        channel: channelKey(EMAIL),
+        queuedAt: '2026-03-05T12:00:00.000Z',
+        body: '{"not": "an entry"',
+      },
+      new Date('2026-04-01T00:00:00Z'),
+    );
+
+    w.clock.set('2026-03-06T07:01:00Z');
+    const result = await deliverScheduled(w.scheduled);
+
+    expect(result).toMatchObject({ digestsSent: 1, entriesSent: 1 });
+    expect(deadLetters).toEqual([
+      { body: '{"not": "an entry"', reason: expect.stringContaining('is not valid') },
+    ]);
+    expect(await w.pending.list(w.subscriber.id, 'digest')).toEqual([]);
+  });
+
   it('reads the schedule in each subscriber’s own time zone (New York)', async () => {
     const w = world(
       { timezone: 'America/New_York', digestSchedule: '30 17 * * 1-5' },
