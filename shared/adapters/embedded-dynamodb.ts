@@ -126,6 +126,10 @@ export async function startEmbeddedDynamo(
   }
 }
 
+function bytesOf(body: Uint8Array): Buffer {
+  return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+}
+
 type RequestHandler = Exclude<DynamoDBClientConfig['requestHandler'], undefined>;
 type RequestListener = (request: IncomingMessage, response: ServerResponse) => void;
 
@@ -161,7 +165,9 @@ function inProcessHandler(server: Server): RequestHandler {
             ? undefined
             : typeof request.body === 'string'
               ? Buffer.from(request.body, 'utf8')
-              : Buffer.from(request.body as Uint8Array);
+              : // A view of the bytes: Buffer.from(body) would call the SDK body's
+                // valueOf(), which turns it into a string and logs a warning.
+                bytesOf(request.body as Uint8Array);
         const incoming = Object.assign(new EventEmitter(), {
           method: request.method,
           url: request.path || '/',
