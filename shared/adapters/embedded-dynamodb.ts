@@ -155,7 +155,7 @@ function inProcessHandler(server: Server): RequestHandler {
     }): Promise<{
       response: { statusCode: number; headers: Record<string, string>; body: Uint8Array };
     }> {
-      return new Promise((resolve) => {
+      return new Promise((resolve, reject) => {
         const headers: Record<string, string> = {};
         for (const [name, value] of Object.entries(request.headers)) {
           headers[name.toLowerCase()] = value;
@@ -194,9 +194,14 @@ function inProcessHandler(server: Server): RequestHandler {
             });
           },
         };
-        listener(incoming as unknown as IncomingMessage, outgoing as unknown as ServerResponse);
-        if (body && body.length > 0) incoming.emit('data', body);
-        incoming.emit('end');
+        try {
+          listener(incoming as unknown as IncomingMessage, outgoing as unknown as ServerResponse);
+          if (body && body.length > 0) incoming.emit('data', body);
+          incoming.emit('end');
+        } catch (error) {
+          // A request dynalite throws on must fail the SDK call, not leave it waiting.
+          reject(error);
+        }
       });
     },
     updateHttpClientConfig(): void {},
