@@ -147,30 +147,44 @@ const BATCH_WRITE_ATTEMPTS = 5;
 type BatchWriteRequests = NonNullable<BatchWriteCommandInput['RequestItems']>[string];
 
 /**
- * Puts `items` with BatchWriteItem, 25 a request, retrying what DynamoDB leaves
- * unprocessed (throttling) with back-off; `what` names them in the error.
+ * Sends `requests` (puts or deletes) with BatchWriteItem, 25 a request,
+ * retrying what DynamoDB leaves unprocessed (throttling) with back-off; `what`
+ * names them in the error.
  */
-export async function putAll(
+async function writeAll(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  requests: BatchWriteRequests,
+  what: string,
+): Promise<void> {
+  for (let i = 0; i < requests.length; i += BATCH_WRITE_LIMIT) {
+    let batch = requests.slice(i, i + BATCH_WRITE_LIMIT);
+    for (let attempt = 0; batch.length > 0; attempt++) {
+      if (attempt >= BATCH_WRITE_ATTEMPTS) {
+        throw new Error(`could not write ${batch.length} ${what} to ${tableName} (throttled)`);
+      }
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+      const { UnprocessedItems } = await client.send(
+        new BatchWriteCommand({ RequestItems: { [tableName]: batch } }),
+      );
+      batch = UnprocessedItems?.[tableName] ?? [];
+    }
+  }
+}
+
+/** Puts `items` in batches (see `writeAll`). */
+export function putAll(
   client: DynamoDBDocumentClient,
   tableName: string,
   items: Record<string, unknown>[],
   what: string,
 ): Promise<void> {
-  for (let i = 0; i < items.length; i += BATCH_WRITE_LIMIT) {
-    let requests: BatchWriteRequests = items
-      .slice(i, i + BATCH_WRITE_LIMIT)
-      .map((item) => ({ PutRequest: { Item: item } }));
-    for (let attempt = 0; requests.length > 0; attempt++) {
-      if (attempt >= BATCH_WRITE_ATTEMPTS) {
-        throw new Error(`could not write ${requests.length} ${what} to ${tableName} (throttled)`);
-      }
-      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
-      const { UnprocessedItems } = await client.send(
-        new BatchWriteCommand({ RequestItems: { [tableName]: requests } }),
-      );
-      requests = UnprocessedItems?.[tableName] ?? [];
-    }
-  }
+  return writeAll(
+    client,
+    tableName,
+    items.map((item) => ({ PutRequest: { Item: item } })),
+    what,
+  );
 }
 
 /** `FeedStateStore` on a table keyed by `feedId` (`TABLES.feedState`). */
@@ -610,10 +624,11 @@ export class DynamoPendingAlertStore implements PendingAlertStore {
   }
 
   async remove(subscriberId: string, entryKeys: readonly string[]): Promise<void> {
-    for (const entryKey of entryKeys) {
-      await this.client.send(
-        new DeleteCommand({ TableName: this.tableName, Key: { subscriberId, entryKey } }),
-      );
-    }
+    await writeAll(
+      this.client,
+      this.tableName,
+      entryKeys.map((entryKey) => ({ DeleteRequest: { Key: { subscriberId, entryKey } } })),
+      'pending alert removals',
+    );
   }
 }
