@@ -15,17 +15,9 @@ import {
   startEmbeddedDynamo,
 } from '../../shared/adapters/embedded-dynamodb.ts';
 import type { AlertKey, Clock, FeedState } from '../../shared/ports.ts';
+import { manualClock } from '../support/manual-clock.ts';
 
 /** A clock the test moves by hand. */
-function manualClock(start: string): Clock & { advance(ms: number): void } {
-  let now = new Date(start).getTime();
-  return {
-    now: () => new Date(now),
-    advance: (ms) => {
-      now += ms;
-    },
-  };
-}
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 let keySequence = 0;

@@ -23,7 +23,6 @@ import type {
   AlertSender,
   ChannelConfig,
   ChannelType,
-  Clock,
   Digest,
   FollowUp,
   Item,
@@ -33,6 +32,7 @@ import type {
   Subscriber,
 } from '../../shared/ports.ts';
 import { silentLogger } from '../../shared/ports.ts';
+import { ManualClock } from '../support/manual-clock.ts';
 
 /** A sender that records alerts and digests; errors queued with `failNext` are thrown instead. */
 class RecordingSender implements AlertSender {
@@ -73,19 +73,6 @@ class RecordingSender implements AlertSender {
 
   private maybeFail(): void {
     if (this.failures.length > 0) throw this.failures.shift();
-  }
-}
-
-class ManualClock implements Clock {
-  constructor(private ms: number) {}
-  now(): Date {
-    return new Date(this.ms);
-  }
-  set(iso: string): void {
-    this.ms = Date.parse(iso);
-  }
-  advance(ms: number): void {
-    this.ms += ms;
   }
 }
 

@@ -6,7 +6,8 @@ import {
 import { DynamoUnsubscribeStore } from '../../shared/adapters/unsubscribe-store.ts';
 import { StaticSubscriptionStore } from '../../shared/alerts/subscriptions.ts';
 import { UnsubscribeFilteredSubscriptionStore } from '../../shared/alerts/unsubscribing-subscriptions.ts';
-import type { Clock, Subscriber, UnsubscribeStore } from '../../shared/ports.ts';
+import type { Subscriber, UnsubscribeStore } from '../../shared/ports.ts';
+import { manualClock } from '../support/manual-clock.ts';
 
 const AT = new Date('2025-03-05T14:00:00Z');
 
@@ -34,16 +35,6 @@ function countingReads(store: UnsubscribeStore): UnsubscribeStore & { reads: num
     },
   };
   return counted;
-}
-
-function manualClock(start: Date): Clock & { advance(ms: number): void } {
-  let now = start.getTime();
-  return {
-    now: () => new Date(now),
-    advance: (ms) => {
-      now += ms;
-    },
-  };
 }
 
 describe('UnsubscribeFilteredSubscriptionStore', () => {

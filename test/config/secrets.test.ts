@@ -10,7 +10,8 @@ import {
   type SecretResolver,
   secretNamesOf,
 } from '../../shared/config/secrets.ts';
-import { type Clock, type Logger, silentLogger } from '../../shared/ports.ts';
+import { type Logger, silentLogger } from '../../shared/ports.ts';
+import { ManualClock } from '../support/manual-clock.ts';
 
 /** A secret store in memory that counts its lookups and can be made to fail. */
 class MemorySecrets implements SecretResolver {
@@ -22,16 +23,6 @@ class MemorySecrets implements SecretResolver {
     this.lookups += 1;
     if (this.failing) throw new Error('secret store unavailable');
     return this.values.get(name);
-  }
-}
-
-class ManualClock implements Clock {
-  constructor(private ms = 0) {}
-  now(): Date {
-    return new Date(this.ms);
-  }
-  advance(ms: number): void {
-    this.ms += ms;
   }
 }
 

@@ -27,7 +27,6 @@ import type {
   AlertSender,
   ChannelConfig,
   ChannelType,
-  Clock,
   Digest,
   DigestEntry,
   FollowUp,
@@ -36,6 +35,7 @@ import type {
   Subscriber,
 } from '../../shared/ports.ts';
 import { silentLogger } from '../../shared/ports.ts';
+import { ManualClock } from '../support/manual-clock.ts';
 
 /** One call a recording sender received. */
 interface SenderCall {
@@ -85,16 +85,6 @@ class RecordingSender implements AlertSender {
     this.calls.push(call);
     this.refs += 1;
     return { ref: `${this.channel}-ts-${this.refs}` };
-  }
-}
-
-class ManualClock implements Clock {
-  constructor(private ms: number) {}
-  now(): Date {
-    return new Date(this.ms);
-  }
-  advance(ms: number): void {
-    this.ms += ms;
   }
 }
 

@@ -2,20 +2,12 @@ import { mkdtemp, rm, unlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Clock, Logger } from '../../shared/ports.ts';
+import type { Logger } from '../../shared/ports.ts';
 import { WatchFileError } from '../../shared/rules/diagnostics.ts';
 import { FileWatchSource } from '../../shared/rules/file-watch-source.ts';
+import { manualClock } from '../support/manual-clock.ts';
 
 /** A clock the test moves by hand. */
-function manualClock(start: string): Clock & { advance(ms: number): void } {
-  let now = new Date(start).getTime();
-  return {
-    now: () => new Date(now),
-    advance: (ms) => {
-      now += ms;
-    },
-  };
-}
 
 /** A logger that keeps the errors it is given. */
 function recordingLogger(): Logger & { errors: string[] } {

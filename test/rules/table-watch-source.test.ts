@@ -6,23 +6,15 @@ import {
 import { DynamoRuleStore } from '../../shared/adapters/rule-store.ts';
 import type { AlertMessage, ItemMessage } from '../../shared/messages.ts';
 import { classifyItem } from '../../shared/pipeline/classify.ts';
-import type { Clock, Logger, RuleStore, RuleVersion, Subscriber } from '../../shared/ports.ts';
+import type { Logger, RuleStore, RuleVersion, Subscriber } from '../../shared/ports.ts';
 import {
   compileVersion,
   NoRulesError,
   TableWatchSource,
 } from '../../shared/rules/table-watch-source.ts';
+import { manualClock } from '../support/manual-clock.ts';
 
 /** A clock the test moves by hand. */
-function manualClock(start: string): Clock & { advance(ms: number): void } {
-  let now = new Date(start).getTime();
-  return {
-    now: () => new Date(now),
-    advance: (ms) => {
-      now += ms;
-    },
-  };
-}
 
 /** A logger that keeps what it is given. */
 function recordingLogger(): Logger & { errors: { message: string; fields?: unknown }[] } {

@@ -11,19 +11,11 @@ import { compareReports } from '../../shared/stories/compare.ts';
 import { readLabelledItems, runCorpus } from '../../shared/stories/corpus.ts';
 import { scoreStoryPairs } from '../../shared/stories/evaluate.ts';
 import { fingerprintItem } from '../../shared/stories/fingerprint.ts';
+import { manualClock } from '../support/manual-clock.ts';
 
 const CORPUS = resolve(import.meta.dirname, '../../../shared/corpora/news/items.jsonl');
 
 /** A clock the test sets by hand. */
-function manualClock(start: string): Clock & { set(iso: string): void } {
-  let now = new Date(start);
-  return {
-    now: () => now,
-    set: (iso) => {
-      now = new Date(iso);
-    },
-  };
-}
 
 let sequence = 0;
 /** An item with a fresh id, so tests sharing one embedded table never collide. */
