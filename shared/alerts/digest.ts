@@ -40,7 +40,7 @@ import { DeliveryError } from './delivery-error.ts';
 import { latestDigestTime } from './schedule.ts';
 
 /** Watch id of digest records in the alert ledger (not a valid watch id, so no collision). */
-export const DIGEST_LEDGER_WATCH = '~digest';
+const DIGEST_LEDGER_WATCH = '~digest';
 
 export interface ScheduledDeliveryDeps {
   /** Ids of every configured subscriber. */

@@ -66,7 +66,7 @@ function isCron(expression: string): boolean {
 }
 
 /** An IANA time zone name this runtime knows. */
-export function isTimeZone(name: string): boolean {
+function isTimeZone(name: string): boolean {
   try {
     new Intl.DateTimeFormat('en', { timeZone: name });
     return true;

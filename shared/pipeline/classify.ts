@@ -33,8 +33,6 @@ import { severityRank } from '../rules/watch.ts';
 import { assignStory } from '../stories/assign.ts';
 import { processSqsBatch } from './sqs-batch.ts';
 
-export { storyIdOf } from '../stories/assign.ts';
-
 export interface ClassifierDeps {
   watches: WatchSource;
   subscriptions: SubscriptionStore;

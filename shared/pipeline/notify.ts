@@ -147,7 +147,7 @@ export function channelKey(channel: ChannelConfig): string {
 }
 
 /** Identifies an item across feeds (item ids are unique only within a feed). */
-export function itemKey(item: Pick<Item, 'feed' | 'id'>): string {
+function itemKey(item: Pick<Item, 'feed' | 'id'>): string {
   return `${item.feed}\n${item.id}`;
 }
 
@@ -161,7 +161,7 @@ function firstReportOf(item: Item): FirstReport {
 }
 
 /** The message as the alert a sender renders. */
-export function alertOf(message: AlertMessage, unsubscribe?: UnsubscribeLink): Alert {
+function alertOf(message: AlertMessage, unsubscribe?: UnsubscribeLink): Alert {
   return {
     alertId: message.alertId,
     subscriberId: message.subscriberId,
