@@ -36,7 +36,10 @@ export function registerRunCommands(program: Command): void {
       '--once',
       'poll every feed once, process until the queues are empty, print a summary, exit',
     )
-    .option('--watch', 'keep polling each feed on its interval until interrupted (Ctrl-C)')
+    .option(
+      '--watch',
+      'keep polling each feed on its interval, send digests when due and serve the unsubscribe links, until interrupted (Ctrl-C)',
+    )
     .option('-c, --config <file>', 'config file', DEFAULT_CONFIG)
     .option(
       '-d, --data-dir <dir>',
