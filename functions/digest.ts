@@ -4,7 +4,7 @@
  * digests that are due. Composition only; the work is `deliverScheduled`.
  * Secrets as for the notifier (`SECRET_ID`).
  */
-import type { ScheduledEvent } from 'aws-lambda';
+import type { Context, ScheduledEvent } from 'aws-lambda';
 import { sharedSecretsManagerClient, sharedSqsClient } from '../shared/adapters/aws-clients.ts';
 import { deployedDelivery } from '../shared/adapters/deployed-delivery.ts';
 import { createPowertoolsLogger } from '../shared/adapters/powertools-logger.ts';
@@ -27,7 +27,11 @@ const config = await SecretConfigSource.load(requireEnv('WIREWATCH_CONFIG'), sec
 const delivery = await deployedDelivery(config, logger);
 const sqs = sharedSqsClient();
 
-export const handler = async (_event: ScheduledEvent): Promise<ScheduledDeliveryResult> => {
+export const handler = async (
+  _event: ScheduledEvent,
+  context: Context,
+): Promise<ScheduledDeliveryResult> => {
+  logger.addContext(context);
   await delivery.refresh();
   const result = await deliverScheduled({
     subscriberIds: async () => (await config.current()).subscribers.map((s) => s.id),

@@ -10,7 +10,7 @@
  * needed and cached for a few minutes, so a rotated secret applies without a
  * redeploy and no secret sits in the environment.
  */
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { sharedSecretsManagerClient, sharedSqsClient } from '../shared/adapters/aws-clients.ts';
 import { deployedDelivery } from '../shared/adapters/deployed-delivery.ts';
 import { PipelineMetrics } from '../shared/adapters/pipeline-metrics.ts';
@@ -48,7 +48,8 @@ const notify = createNotifierHandler(
   (result) => metrics.recordDeliveries(result),
 );
 
-export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
+export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+  logger.addContext(context);
   try {
     await delivery.refresh();
     return await notify(event);

@@ -4,7 +4,7 @@
  * unhealthy feed (failing, backing off, silent) gets a log line, which names
  * it; the poll's figures (items polled, failing feeds) go out as metrics.
  */
-import type { ScheduledEvent } from 'aws-lambda';
+import type { Context, ScheduledEvent } from 'aws-lambda';
 import { sharedDocumentClient, sharedSqsClient } from '../shared/adapters/aws-clients.ts';
 import { DynamoFeedStateStore, DynamoSeenItemsStore } from '../shared/adapters/dynamodb.ts';
 import { PipelineMetrics } from '../shared/adapters/pipeline-metrics.ts';
@@ -35,9 +35,15 @@ const deps = {
   fetchOptions: config.feedFetch,
 };
 
-export const handler = async (_event: ScheduledEvent): Promise<Omit<PollReport, 'results'>> => {
+export const handler = async (
+  _event: ScheduledEvent,
+  context: Context,
+): Promise<Omit<PollReport, 'results'>> => {
+  logger.addContext(context);
   const { results, ...report } = await pollFeeds(config.feeds, deps, { scheduleSeconds });
-  for (const feed of unhealthyFeeds(results)) logger.warn('feed unhealthy', { ...feed });
+  for (const feed of unhealthyFeeds(results)) {
+    logger.warn('feed unhealthy', { ...feed, pollId: report.pollId });
+  }
   metrics.recordPoll({
     feedsPolled: report.feedsPolled,
     feedsNotModified: report.feedsNotModified,

@@ -10,7 +10,7 @@
  * read when first needed and cached for a few minutes, so a rotation applies
  * without a redeploy.
  */
-import type { LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
+import type { Context, LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
 import {
   sharedDocumentClient,
   sharedSecretsManagerClient,
@@ -43,7 +43,11 @@ const store = new DynamoUnsubscribeStore(
 const config = await loadConfig(requireEnv('WIREWATCH_CONFIG'));
 const subscriptions = new StaticSubscriptionStore(deployedSubscribers(config));
 
-export const handler = async (event: LambdaFunctionURLEvent): Promise<LambdaFunctionURLResult> => {
+export const handler = async (
+  event: LambdaFunctionURLEvent,
+  context: Context,
+): Promise<LambdaFunctionURLResult> => {
+  logger.addContext(context);
   const values = await Promise.all(SECRET_NAMES.map((name) => secretResolver.resolve(name)));
   const secrets = values.filter((value): value is string => value !== undefined);
   return handleFunctionUrlUnsubscribe(event, {

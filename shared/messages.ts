@@ -17,12 +17,21 @@ const ItemSchema = z.object({
   lang: z.string().optional(),
 });
 
+/**
+ * Follows one item through the pipeline: the poller gives each item it queues
+ * one, the classifier copies it into the item's alerts, and every log line
+ * written for the item or its alerts carries it as `correlationId`. Optional,
+ * so that messages queued before it existed still validate.
+ */
+const CorrelationIdSchema = z.string().min(1).max(128);
+
 /** items queue: one new item, from the poller to the classifier. */
 export const ItemMessageSchema = z.object({
   type: z.literal('item'),
   version: z.literal(1),
   item: ItemSchema,
   polledAt: z.string(),
+  correlationId: CorrelationIdSchema.optional(),
 });
 export type ItemMessage = z.infer<typeof ItemMessageSchema>;
 
@@ -57,6 +66,8 @@ export const AlertMessageSchema = z.object({
   storyReport: z.enum(['first', 'later', 'update']).optional(),
   /** Set when quiet hours held the alert and it is now released: send it now. */
   released: z.boolean().optional(),
+  /** That of the item message the alert was made for. */
+  correlationId: CorrelationIdSchema.optional(),
 });
 export type AlertMessage = z.infer<typeof AlertMessageSchema>;
 
@@ -84,6 +95,22 @@ export function decodeMessage<T>(schema: z.ZodType<T>, body: string): T {
     );
   }
   return result.data;
+}
+
+/**
+ * The correlation id of a queue message body, read without validating the
+ * rest, so that the log lines of a message that turns out invalid carry it too.
+ */
+export function correlationIdOf(body: string): string | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null || !('correlationId' in value)) return undefined;
+  const result = CorrelationIdSchema.safeParse(value.correlationId);
+  return result.success ? result.data : undefined;
 }
 
 /** Validates a message before it is sent, so a bug never puts a bad message on a queue. */

@@ -366,6 +366,19 @@ export interface Logger {
 /** A logger that drops everything, for callers that do not care. */
 export const silentLogger: Logger = { info() {}, warn() {}, error() {} };
 
+/**
+ * `logger` with `fields` on every line (a line's own fields win on a clash):
+ * the logger of one SQS record carries its `messageId` and `correlationId`,
+ * that of one feed its `feedId`, whatever the implementation behind it.
+ */
+export function withLogFields(logger: Logger, fields: Record<string, unknown>): Logger {
+  return {
+    info: (message, more) => logger.info(message, { ...fields, ...more }),
+    warn: (message, more) => logger.warn(message, { ...fields, ...more }),
+    error: (message, more) => logger.error(message, { ...fields, ...more }),
+  };
+}
+
 /** What a sender reports back: where the message went, so a follow-up can reply to it. */
 export interface SendReceipt {
   /** e.g. the Slack message `ts`; absent when the channel cannot be replied to. */

@@ -17,7 +17,7 @@ import {
   decodeMessage,
   InvalidMessageError,
 } from '../messages.ts';
-import { channelKey } from '../pipeline/notify.ts';
+import { channelKey, type QueuedDigestEntry } from '../pipeline/notify.ts';
 import type {
   AlertKey,
   AlertLedger,
@@ -27,7 +27,6 @@ import type {
   Clock,
   DeadLetterSender,
   Digest,
-  DigestEntry,
   Logger,
   PendingAlertStore,
   PendingEntry,
@@ -134,13 +133,21 @@ async function releaseHeld(subscriber: Subscriber, deps: ScheduledDeliveryDeps):
   deps.logger.info('held alerts released', {
     subscriberId: subscriber.id,
     alerts: messages.length,
+    correlationIds: correlationIdsOf(messages),
   });
   return messages.length;
 }
 
-function parseEntry(entry: PendingEntry): DigestEntry | undefined {
+/** The correlation ids of what a log line is about, to find it with `filter @message like`. */
+function correlationIdsOf(values: readonly { correlationId?: string }[]): string[] {
+  return values.flatMap((value) =>
+    value.correlationId !== undefined ? [value.correlationId] : [],
+  );
+}
+
+function parseEntry(entry: PendingEntry): QueuedDigestEntry | undefined {
   try {
-    const value = JSON.parse(entry.body) as DigestEntry;
+    const value = JSON.parse(entry.body) as QueuedDigestEntry;
     return value && typeof value === 'object' && value.alert ? value : undefined;
   } catch {
     return undefined;
@@ -183,7 +190,7 @@ async function sendDigest(
   if (claim.outcome !== 'claimed') return;
 
   const followed = new Set(subscriber.watches);
-  const lines: DigestEntry[] = [];
+  const lines: QueuedDigestEntry[] = [];
   for (const entry of entries) {
     const line = parseEntry(entry);
     if (!line) {
@@ -221,6 +228,7 @@ async function sendDigest(
         subscriberId: subscriber.id,
         channel: destination,
         reason,
+        correlationIds: correlationIdsOf(lines),
       });
     } else {
       await deps.ledger.release(key, claim.token);
@@ -228,6 +236,7 @@ async function sendDigest(
         subscriberId: subscriber.id,
         channel: destination,
         reason,
+        correlationIds: correlationIdsOf(lines),
       });
     }
     result.failed.push({ subscriberId: subscriber.id, channel: destination, reason });
@@ -246,6 +255,7 @@ async function sendDigest(
       channel: destination,
       scheduledFor,
       entries: lines.length,
+      correlationIds: correlationIdsOf(lines),
     });
   }
 }

@@ -64,7 +64,7 @@ export function alertIdOf(subscriberId: string, watchId: string, storyId: string
     .slice(0, 32);
 }
 
-/** Classifies one item and queues its alerts. */
+/** Classifies one item and queues its alerts, which carry the item message's `correlationId`. */
 export async function classifyItem(
   message: ItemMessage,
   deps: ClassifierDeps,
@@ -109,6 +109,7 @@ export async function classifyItem(
           matchedTerms: match.hits,
           ruleVersion: ruleSet.version,
           createdAt,
+          ...(message.correlationId !== undefined ? { correlationId: message.correlationId } : {}),
         }),
       );
     }
@@ -138,8 +139,10 @@ export function createClassifierHandler(
   return (event) =>
     processSqsBatch(
       event,
-      async (body) => {
-        const result = await classifyItem(decodeMessage(ItemMessageSchema, body), deps);
+      async (body, _record, { correlationId, logger }) => {
+        // An item queued before correlation ids existed passes on the record's.
+        const message = { ...decodeMessage(ItemMessageSchema, body), correlationId };
+        const result = await classifyItem(message, { ...deps, logger });
         onResult?.(result);
       },
       deps,

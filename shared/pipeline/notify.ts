@@ -177,6 +177,12 @@ function alertOf(message: AlertMessage, unsubscribe?: UnsubscribeLink): Alert {
   };
 }
 
+/**
+ * A digest entry as the notifier queues it: with the correlation id of the
+ * alert message it came from, so that the digest's log line can name it.
+ */
+export type QueuedDigestEntry = DigestEntry & { correlationId?: string };
+
 /** Key of the digest entry a follow-up or alert becomes, one per (story, report, kind). */
 function digestEntryKey(channel: string, entry: DigestEntry): string {
   const { alert } = entry;
@@ -385,7 +391,12 @@ async function queueForDigest(
   entry: Omit<DigestEntry, 'queuedAt'>,
 ): Promise<void> {
   const now = context.deps.clock.now();
-  const full: DigestEntry = { ...entry, queuedAt: now.toISOString() };
+  const { correlationId } = context.message;
+  const full: QueuedDigestEntry = {
+    ...entry,
+    queuedAt: now.toISOString(),
+    ...(correlationId !== undefined ? { correlationId } : {}),
+  };
   await context.deps.pending.add(
     {
       subscriberId: context.subscriber.id,
@@ -448,6 +459,14 @@ async function attempt(
     first: firstReportOf(message.item),
     ...(done.receipt.ref !== undefined ? { ref: done.receipt.ref } : {}),
   });
+  deps.logger.info(done.outcome === 'sent' ? 'alert sent' : 'alert queued for digest', {
+    alertId: message.alertId,
+    subscriberId: message.subscriberId,
+    watchId: message.watchId,
+    storyId: message.storyId,
+    channel: key.channel,
+    kind,
+  });
   result.deliveries.push({ channel: channel.type, outcome: done.outcome, kind });
   return undefined;
 }
@@ -494,11 +513,14 @@ export function createNotifierHandler(
     const batch: BatchState = { blockedDestinations: new Set() };
     return processSqsBatch(
       event,
-      async (body) => {
+      async (body, _record, { correlationId, logger }) => {
         try {
+          // An alert queued before correlation ids existed keeps the record's from here on
+          // (held, dead-lettered, queued for a digest).
+          const message = { ...decodeMessage(AlertMessageSchema, body), correlationId };
           // Not `onResult?.(await notifyAlert(...))`: an optional call skips its arguments
           // when there is no callback, and the alert would be acknowledged unsent.
-          const result = await notifyAlert(decodeMessage(AlertMessageSchema, body), deps, batch);
+          const result = await notifyAlert(message, { ...deps, logger }, batch);
           onResult?.(result);
         } catch (error) {
           if (error instanceof DeliveryRetryError) onResult?.(error.result);

@@ -4,7 +4,7 @@
  * the classifier. A feed that fails is recorded on its state and skipped; the
  * others go on.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   FeedFetchError,
   type FeedFetcher,
@@ -25,14 +25,15 @@ import type { Item } from '../feeds/item.ts';
 import { contentKey, normaliseEntries } from '../feeds/normalise.ts';
 import { FeedParseError, parseFeed } from '../feeds/parse.ts';
 import { encodeMessage, type ItemMessage, ItemMessageSchema } from '../messages.ts';
-import type {
-  Clock,
-  FeedError,
-  FeedState,
-  FeedStateStore,
-  Logger,
-  QueueSender,
-  SeenItemsStore,
+import {
+  type Clock,
+  type FeedError,
+  type FeedState,
+  type FeedStateStore,
+  type Logger,
+  type QueueSender,
+  type SeenItemsStore,
+  withLogFields,
 } from '../ports.ts';
 
 /** A feed to poll, as configured. */
@@ -76,6 +77,11 @@ export interface PollOptions {
    * state at all: an unchanged poll then costs no DynamoDB write.
    */
   scheduleSeconds?: number;
+  /**
+   * Names the poll run on its log lines and begins the correlation id of
+   * every item it queues (`<pollId>-<item digest>`). Default: a random id.
+   */
+  pollId?: string;
 }
 
 export type FeedPollResult =
@@ -98,6 +104,8 @@ export type FeedPollResult =
     };
 
 export interface PollReport {
+  /** The run's id: its lines carry it, and its items' correlation ids begin with it. */
+  pollId: string;
   feedsDue: number;
   feedsPolled: number;
   feedsNotModified: number;
@@ -120,6 +128,7 @@ export async function pollFeeds(
   deps: PollerDeps,
   options: PollOptions = {},
 ): Promise<PollReport> {
+  const pollId = options.pollId ?? newPollId();
   // One read of every state for the whole run, rather than one per feed.
   const states = new Map((await deps.feedStates.list()).map((s) => [s.feedId, s]));
   const now = deps.clock.now();
@@ -139,7 +148,10 @@ export async function pollFeeds(
   const queue = [...due];
   const worker = async (): Promise<void> => {
     for (let feed = queue.shift(); feed; feed = queue.shift()) {
-      const { result, state } = await pollFeed(feed, states.get(feed.id), deps, options);
+      const { result, state } = await pollFeed(feed, states.get(feed.id), deps, {
+        ...options,
+        pollId,
+      });
       if (state) pendingStates.push(state);
       if (pendingStates.length >= STATE_FLUSH_SIZE) await flush();
       results.push(result);
@@ -152,6 +164,7 @@ export async function pollFeeds(
   await flush();
 
   const report: PollReport = {
+    pollId,
     feedsDue: due.length,
     feedsPolled: 0,
     feedsNotModified: 0,
@@ -186,6 +199,8 @@ export async function pollFeed(
 ): Promise<{ result: FeedPollResult; state: FeedState | undefined }> {
   const startedAt = deps.clock.now();
   const polledAt = startedAt.toISOString();
+  const pollId = options.pollId ?? newPollId();
+  const logger = withLogFields(deps.logger, { feedId: feed.id, pollId });
   const bounds = {
     ...defaultBounds(feed.intervalSeconds),
     ...(feed.maxIntervalSeconds !== undefined
@@ -231,8 +246,7 @@ export async function pollFeed(
       maxAgeSeconds: fetched.maxAgeSeconds,
     };
     if (fetched.permanentUrl !== undefined && fetched.permanentUrl !== base.url) {
-      deps.logger.info('feed moved permanently', {
-        feedId: feed.id,
+      logger.info('feed moved permanently', {
         from: base.url,
         to: fetched.permanentUrl,
       });
@@ -262,8 +276,7 @@ export async function pollFeed(
     const parsed = await parseFeed(fetched.body, fetched.finalUrl);
     const { items, skipped } = normaliseEntries(feed.id, fetched.baseUrl, parsed);
     for (const entry of skipped) {
-      deps.logger.warn('feed entry skipped', {
-        feedId: feed.id,
+      logger.warn('feed entry skipped', {
         entry: entry.index,
         reason: entry.reason,
       });
@@ -274,7 +287,13 @@ export async function pollFeed(
     try {
       await deps.itemsQueue.send(
         fresh.map((item) =>
-          encodeMessage(ItemMessageSchema, { type: 'item', version: 1, item, polledAt }),
+          encodeMessage(ItemMessageSchema, {
+            type: 'item',
+            version: 1,
+            item,
+            polledAt,
+            correlationId: itemCorrelationId(pollId, item),
+          }),
         ),
       );
     } catch (error) {
@@ -283,6 +302,13 @@ export async function pollFeed(
         fresh.flatMap((item) => seenKeys(item).map((key) => deps.seenItems.forget(feed.id, key))),
       );
       throw error;
+    }
+    // One line per queued item: where `filter correlationId = ...` finds the item first.
+    for (const item of fresh) {
+      logger.info('item queued', {
+        itemId: item.id,
+        correlationId: itemCorrelationId(pollId, item),
+      });
     }
 
     const published = items
@@ -347,8 +373,7 @@ export async function pollFeed(
       backoffUntil: until,
       nextPollAt: until,
     };
-    deps.logger.warn('feed failed', {
-      feedId: feed.id,
+    logger.warn('feed failed', {
       url: target,
       kind: failure.kind,
       error: failure.message,
@@ -368,6 +393,16 @@ export async function pollFeed(
       state,
     };
   }
+}
+
+function newPollId(): string {
+  return randomBytes(6).toString('hex');
+}
+
+/** The correlation id of an item queued by poll `pollId`: the poll's id and a digest of the item's. */
+function itemCorrelationId(pollId: string, item: Item): string {
+  const digest = createHash('sha256').update(`${item.feed}\n${item.id}`).digest('hex');
+  return `${pollId}-${digest.slice(0, 10)}`;
 }
 
 /** The state without the fields of a run of failures. */

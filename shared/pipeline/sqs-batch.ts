@@ -5,11 +5,19 @@
  * cannot help.
  */
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { InvalidMessageError } from '../messages.ts';
-import type { DeadLetterSender, Logger } from '../ports.ts';
+import { correlationIdOf, InvalidMessageError } from '../messages.ts';
+import { type DeadLetterSender, type Logger, withLogFields } from '../ports.ts';
 
 export interface BatchDeps {
   deadLetters: DeadLetterSender;
+  logger: Logger;
+}
+
+/** What the handling of one record is given besides the record. */
+export interface RecordContext {
+  /** The message's correlation id; a message without one (queued before they existed) is followed by its SQS message id. */
+  correlationId: string;
+  /** The batch's logger with the record's `messageId` and `correlationId` on every line. */
   logger: Logger;
 }
 
@@ -20,32 +28,30 @@ export interface BatchDeps {
  */
 export async function processSqsBatch(
   event: SQSEvent,
-  handleRecord: (body: string, record: SQSRecord) => Promise<void>,
+  handleRecord: (body: string, record: SQSRecord, context: RecordContext) => Promise<void>,
   deps: BatchDeps,
 ): Promise<SQSBatchResponse> {
   const failures: SQSBatchResponse['batchItemFailures'] = [];
   for (const record of event.Records) {
+    const correlationId = correlationIdOf(record.body) ?? record.messageId;
+    const logger = withLogFields(deps.logger, { messageId: record.messageId, correlationId });
     try {
-      await handleRecord(record.body, record);
+      await handleRecord(record.body, record, { correlationId, logger });
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       if (error instanceof InvalidMessageError) {
         try {
           await deps.deadLetters.deadLetter(record.body, reason);
-          deps.logger.error('message dead-lettered', { messageId: record.messageId, reason });
+          logger.error('message dead-lettered', { reason });
           continue;
         } catch (dlqError) {
-          deps.logger.error('could not dead-letter message', {
-            messageId: record.messageId,
+          logger.error('could not dead-letter message', {
             reason,
             error: (dlqError as Error).message,
           });
         }
       } else {
-        deps.logger.warn('message failed, will be retried', {
-          messageId: record.messageId,
-          reason,
-        });
+        logger.warn('message failed, will be retried', { reason });
       }
       // Lambda reads only itemIdentifier; the local queue also records the reason.
       failures.push({

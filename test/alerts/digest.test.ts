@@ -32,6 +32,7 @@ import type {
   Subscriber,
 } from '../../shared/ports.ts';
 import { silentLogger } from '../../shared/ports.ts';
+import { RecordingLogger } from '../pipeline/recording-logger.ts';
 import { ManualClock } from '../support/manual-clock.ts';
 
 /** A sender that records alerts and digests; errors queued with `failNext` are thrown instead. */
@@ -123,7 +124,12 @@ interface World {
   pending: PendingAlertStore;
   notifier: NotifierDeps;
   scheduled: ScheduledDeliveryDeps;
-  notify(storyId: string, reportItem: Item, storyReport?: 'first' | 'later'): Promise<void>;
+  notify(
+    storyId: string,
+    reportItem: Item,
+    storyReport?: 'first' | 'later',
+    correlationId?: string,
+  ): Promise<void>;
 }
 
 function world(
@@ -188,7 +194,7 @@ function world(
       clock,
       logger: silentLogger,
     },
-    notify: async (storyId, reportItem, storyReport = 'first') => {
+    notify: async (storyId, reportItem, storyReport = 'first', correlationId = undefined) => {
       // Reports arrive a few seconds apart (entries queued in the same instant are ordered by key).
       clock.advance(5_000);
       await notifyAlert(
@@ -205,6 +211,7 @@ function world(
           item: reportItem,
           matchedTerms: [],
           createdAt: clock.now().toISOString(),
+          ...(correlationId !== undefined ? { correlationId } : {}),
         },
         notifier,
       );
@@ -424,5 +431,40 @@ describe('deliverScheduled: digests', () => {
     expect(sameDay).toMatchObject({ digestsSent: 0, failed: [] });
     expect(nextDay).toMatchObject({ digestsSent: 1, entriesSent: 1 });
     expect(w.email.digests.map((d) => d.scheduledFor)).toEqual(['2026-03-07T07:00:00.000Z']);
+  });
+});
+
+describe('deliverScheduled: correlation ids', () => {
+  it('names the correlation ids of a digest’s alerts on its log line', async () => {
+    const w = world({ digestSchedule: '0 8 * * *' }, '2026-03-05T11:00:00Z');
+    const logger = new RecordingLogger();
+    await w.notify('story-es', SPAIN, 'first', 'poll-1-aaaaaaaaaa');
+    await w.notify('story-de', GERMANY, 'first', 'poll-2-bbbbbbbbbb');
+
+    w.clock.set('2026-03-06T07:01:00Z');
+    await deliverScheduled({ ...w.scheduled, logger });
+
+    expect(logger.named('digest sent')[0]?.fields).toMatchObject({
+      subscriberId: w.subscriber.id,
+      entries: 2,
+      correlationIds: ['poll-1-aaaaaaaaaa', 'poll-2-bbbbbbbbbb'],
+    });
+  });
+
+  it('releases a held alert with its correlation id', async () => {
+    const w = world(
+      { mode: 'immediate', quietHours: { start: '22:00', end: '07:00' } },
+      '2026-03-05T22:30:00Z',
+    );
+    const logger = new RecordingLogger();
+    await w.notify('story-es', SPAIN, 'first', 'poll-1-aaaaaaaaaa');
+
+    w.clock.set('2026-03-06T06:00:00Z');
+    await deliverScheduled({ ...w.scheduled, logger });
+
+    expect(w.queued[0]).toMatchObject({ correlationId: 'poll-1-aaaaaaaaaa', released: true });
+    expect(logger.named('held alerts released')[0]?.fields).toMatchObject({
+      correlationIds: ['poll-1-aaaaaaaaaa'],
+    });
   });
 });

@@ -18,6 +18,7 @@ import type { AlertMessage } from '../../shared/messages.ts';
 import {
   type BatchState,
   channelKey,
+  createNotifierHandler,
   DeliveryRetryError,
   type NotifierDeps,
   notifyAlert,
@@ -36,6 +37,8 @@ import type {
 } from '../../shared/ports.ts';
 import { silentLogger } from '../../shared/ports.ts';
 import { ManualClock } from '../support/manual-clock.ts';
+import { RecordingLogger } from './recording-logger.ts';
+import { sqsEvent } from './sqs-event.ts';
 
 /** One call a recording sender received. */
 interface SenderCall {
@@ -538,5 +541,49 @@ describe('notifyAlert: failures', () => {
     expect(key).toMatch(/^slack:[0-9a-f]{16}$/);
     expect(key).not.toContain('SECRET');
     expect(channelKey({ type: 'email', to: 'Desk@Example.org' })).toBe(channelKey(EMAIL));
+  });
+});
+
+describe('notifier handler: log lines', () => {
+  it('puts the record’s correlationId and messageId on every line it logs for the record', async () => {
+    const w = world({ channels: [EMAIL, SLACK_BOT] });
+    const logger = new RecordingLogger();
+    const handler = createNotifierHandler({ ...w.deps, logger });
+    w.slack.failNext(new DeliveryError('slack', { reason: 'HTTP 503', retryable: true }));
+
+    await handler(
+      sqsEvent({
+        messageId: 'm-1',
+        body: { ...w.message(FIRST), correlationId: 'poll-7-0123456789' },
+      }),
+    );
+
+    expect(logger.lines.map((line) => line.message)).toEqual([
+      'alert sent',
+      'message failed, will be retried',
+    ]);
+    for (const line of logger.lines) {
+      expect(line.fields).toMatchObject({ messageId: 'm-1', correlationId: 'poll-7-0123456789' });
+    }
+    expect(logger.named('alert sent')[0]?.fields).toMatchObject({
+      subscriberId: w.subscriber.id,
+      channel: channelKey(EMAIL),
+      kind: 'alert',
+    });
+  });
+
+  it('keeps the correlationId on what it queues for a digest', async () => {
+    const w = world({ mode: 'digest' });
+    const handler = createNotifierHandler({ ...w.deps, logger: new RecordingLogger() });
+
+    await handler(
+      sqsEvent({
+        messageId: 'm-1',
+        body: { ...w.message(FIRST), correlationId: 'poll-7-0123456789' },
+      }),
+    );
+
+    const [entry] = await w.pending.list(w.subscriber.id, 'digest', channelKey(SLACK_BOT));
+    expect(JSON.parse(entry?.body ?? '{}')).toMatchObject({ correlationId: 'poll-7-0123456789' });
   });
 });
