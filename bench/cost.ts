@@ -53,6 +53,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LocalStack } from '../cli/local/local-stack.ts';
+import { ALARM_IDS } from '../infra/stacks/service-stack.ts';
 import { CUSTOM_METRIC_COUNT } from '../shared/adapters/pipeline-metrics.ts';
 import { parseConfig } from '../shared/config/config.ts';
 import { silentLogger } from '../shared/ports.ts';
@@ -111,24 +112,30 @@ const ALWAYS_FREE = {
 };
 
 /** What the stacks deploy that costs by the month, whatever the traffic (see infra/stacks/service-stack.ts). */
-const FIXED = {
+export const FIXED = {
   /**
-   * One metric each, no metric math (an alarm is billed per metric in it):
-   * dead letters of the items and of the alerts queue (2), Errors of the
-   * poller, classifier and notifier (3), their Throttles (3), failing feeds
-   * (1), no new item on the items queue for the stage's period (1).
+   * `ALARM_IDS` of the service stack, one metric each, no metric math (an
+   * alarm is billed per metric in it): dead letters of the items, alerts and
+   * schedule queues (3), Errors of the five functions (5), Throttles of the
+   * poller, classifier and notifier (3), the classifier's failed records (1),
+   * the age of the oldest item and alert (2), the poller's duration (1),
+   * failing feeds (1), no new item for the stage's period (1). The infra
+   * tests check that the stack makes exactly these.
    */
-  alarms: 10,
+  alarms: ALARM_IDS.length,
   /**
    * `CUSTOM_METRIC_COUNT` of shared/adapters/pipeline-metrics.ts, whatever the
    * number of feeds: FailingFeeds and ItemsPolled (poller), AlertsSent for
-   * slack and for email (notifier). New items, matches (alerts queued), failed
-   * deliveries, dead letters, errors and throttles are AWS's free SQS and
-   * Lambda metrics; there is no log metric filter.
+   * slack and for email (notifier), RecordsFailed (classifier). RecordsFailed
+   * is written only by an invocation with failed records, and CloudWatch bills
+   * a metric by the hours it is written in, so charging it for the whole month
+   * is an upper bound. New items, matches (alerts queued), failed deliveries,
+   * dead letters, errors and throttles are AWS's free SQS and Lambda metrics;
+   * there is no log metric filter.
    */
   customMetrics: CUSTOM_METRIC_COUNT,
   /**
-   * One dashboard of 21 metrics and expressions (test/infra checks it stays
+   * One dashboard of 25 metrics and expressions (test/infra checks it stays
    * within 50): $3 at list, free as one of the account's first three. Its
    * Logs Insights widget scans the poller log when viewed ($0.005/GB, within
    * the 5 GB free; not modelled).

@@ -2,9 +2,13 @@
  * Classifier Lambda, fed by the items queue: matches each item against the
  * watches, finds the story of each matched item and queues one alert message
  * per (subscriber, watch) with the story. Composition
- * only; the work is `classifyItem`.
+ * only; the work is `classifyItem`. An invocation whose batch has failed
+ * items writes their count as the `RecordsFailed` metric, so that they raise
+ * an alarm at once rather than in the dead-letter queue five receives later.
  */
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { sharedDocumentClient, sharedSqsClient } from '../shared/adapters/aws-clients.ts';
+import { PipelineMetrics } from '../shared/adapters/pipeline-metrics.ts';
 import { createPowertoolsLogger } from '../shared/adapters/powertools-logger.ts';
 import { DynamoRuleStore } from '../shared/adapters/rule-store.ts';
 import { SqsDeadLetterSender, SqsQueueSender } from '../shared/adapters/sqs.ts';
@@ -21,13 +25,14 @@ import { FileWatchSource } from '../shared/rules/file-watch-source.ts';
 import { TableWatchSource } from '../shared/rules/table-watch-source.ts';
 
 const logger = createPowertoolsLogger('classifier');
+const metrics = new PipelineMetrics('classifier');
 const config = await loadConfig(requireEnv('WIREWATCH_CONFIG'));
 const sqs = sharedSqsClient();
 // Deployed, the rules are pushed to the rules table (the bundled watch file until the
 // first push); without a table, the bundled watch file.
 const rulesTable = process.env.RULES_TABLE_NAME;
 
-export const handler = createClassifierHandler({
+const classify = createClassifierHandler({
   watches: rulesTable
     ? new TableWatchSource(new DynamoRuleStore(sharedDocumentClient(), rulesTable), logger, {
         beforeFirstPush: new FileWatchSource(config.watchFile, logger),
@@ -47,3 +52,10 @@ export const handler = createClassifierHandler({
   clock: systemClock,
   logger,
 });
+
+export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
+  const response = await classify(event);
+  metrics.recordFailedRecords(response.batchItemFailures.length);
+  metrics.publish();
+  return response;
+};

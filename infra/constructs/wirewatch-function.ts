@@ -2,8 +2,9 @@
  * A wirewatch Lambda function with every default in one place: Node.js 22 on
  * ARM64, bundled locally by esbuild as ES modules with source maps, a log
  * group with the stage's retention, Powertools logging and metrics settings,
- * its own role with no managed policy, and the stage's config file copied
- * into the bundle. Access is added with `bindTable` and `bindQueueSender`,
+ * its own role with no managed policy, the stage's config file copied
+ * into the bundle, and optionally a dead-letter queue for failed asynchronous
+ * invocations. Access is added with `bindTable` and `bindQueueSender`,
  * which grant the actions and set the environment variable in one call so
  * the two never drift.
  */
@@ -60,6 +61,12 @@ export interface WirewatchFunctionProps {
   bundledFiles: readonly string[];
   /** Async invocations retried by Lambda; only meaningful for scheduled functions. */
   retryAttempts?: number;
+  /**
+   * Where Lambda keeps an asynchronous invocation (a scheduled run) that
+   * failed after its `retryAttempts`, so a handler error is not only a log
+   * line; the role is granted sending to it. None by default.
+   */
+  deadLetterQueue?: IQueue;
 }
 
 export class WirewatchFunction extends Construct {
@@ -91,6 +98,7 @@ export class WirewatchFunction extends Construct {
       role,
       logGroup: this.logGroup,
       ...(props.retryAttempts !== undefined ? { retryAttempts: props.retryAttempts } : {}),
+      ...(props.deadLetterQueue !== undefined ? { deadLetterQueue: props.deadLetterQueue } : {}),
       environment: {
         POWERTOOLS_SERVICE_NAME: props.serviceName,
         POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace,

@@ -1,9 +1,10 @@
 /**
- * The compute of a wirewatch stage: the poller on an EventBridge Scheduler
- * schedule, the items and alerts queues (each with a dead-letter queue), the
- * classifier and notifier fed by them with partial batch responses, the
- * alarms on an SNS topic, and a dashboard. Tables and secrets come from the
- * data stack as typed props.
+ * The compute of a wirewatch stage: the poller and the digest function on
+ * EventBridge Scheduler schedules (a failed scheduled run kept in the
+ * schedule dead-letter queue), the items and alerts queues (each with a
+ * dead-letter queue), the classifier and notifier fed by them with partial
+ * batch responses, the unsubscribe function URL, the alarms on an SNS topic,
+ * and a dashboard. Tables and secrets come from the data stack as typed props.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,6 +19,7 @@ import {
 } from 'aws-cdk-lib';
 import {
   Alarm,
+  type AlarmProps,
   ComparisonOperator,
   Dashboard,
   GraphWidget,
@@ -54,6 +56,47 @@ const CLASSIFIER_TIMEOUT = Duration.seconds(60);
 const NOTIFIER_TIMEOUT = Duration.seconds(60);
 /** How often digests and quiet-hours releases are looked at: a digest goes out within this of its time. */
 const DIGEST_EVERY = Duration.minutes(15);
+/**
+ * The queue age alarms go off when the oldest message is this many of its
+ * queue's visibility timeouts old: 9 minutes for both queues (6-minute
+ * timeouts). A message that failed once is received again one timeout later,
+ * so a healthy pipeline with the odd transient failure stays under it; one
+ * that failed twice passes it while it waits for its third receive. Later
+ * ages cannot be seen: SQS leaves a message received three times or more out
+ * of ApproximateAgeOfOldestMessage (its poison-pill rule), so a threshold of
+ * two timeouts or more would catch only a consumer that stopped or cannot
+ * keep up, never a failing message.
+ */
+const QUEUE_AGE_ALARM_TIMEOUTS = 1.5;
+/** Share of the poller's timeout a run may take before the duration alarm goes off. */
+const POLLER_DURATION_ALARM_SHARE = 0.8;
+
+/**
+ * Every alarm of the stack, by construct id. Each watches one metric, with no
+ * metric math, because CloudWatch bills an alarm per metric in it:
+ * `bench/cost.ts` charges this many alarm metrics, and the infra tests check
+ * that the stack makes exactly these.
+ */
+export const ALARM_IDS = [
+  'ItemsDeadLettersAlarm',
+  'AlertsDeadLettersAlarm',
+  'ScheduleDeadLettersAlarm',
+  'PollerErrorsAlarm',
+  'ClassifierErrorsAlarm',
+  'NotifierErrorsAlarm',
+  'DigestErrorsAlarm',
+  'UnsubscribeErrorsAlarm',
+  'PollerThrottlesAlarm',
+  'ClassifierThrottlesAlarm',
+  'NotifierThrottlesAlarm',
+  'ClassifierRecordsFailedAlarm',
+  'ItemsQueueAgeAlarm',
+  'AlertsQueueAgeAlarm',
+  'PollerDurationAlarm',
+  'FailingFeedsAlarm',
+  'NoItemsAlarm',
+] as const;
+type AlarmId = (typeof ALARM_IDS)[number];
 
 export interface ServiceStackProps extends StackProps {
   stage: StageConfig;
@@ -69,6 +112,12 @@ export class ServiceStack extends Stack {
   readonly digest: WirewatchFunction;
   /** Serves the one-click unsubscribe links (a function URL). */
   readonly unsubscribe: WirewatchFunction;
+  /**
+   * Where a failed scheduled run is kept: the schedules' target dead-letter
+   * queue (the invocation could not be made) and the poller's and digest
+   * function's asynchronous-invocation dead-letter queue (the handler failed).
+   */
+  readonly scheduleDeadLetterQueue: Queue;
   readonly alarmTopic: Topic;
 
   constructor(scope: Construct, id: string, props: ServiceStackProps) {
@@ -95,6 +144,14 @@ export class ServiceStack extends Stack {
 
     const itemsQueues = this.queueWithDeadLetters('Items', CLASSIFIER_TIMEOUT, stage);
     const alertsQueues = this.queueWithDeadLetters('Alerts', NOTIFIER_TIMEOUT, stage);
+    // Nothing reads it: a message there is a run that failed, for ops to look at
+    // (the next scheduled run does the work again). cdk-nag sees it as the
+    // functions' dead-letter queue, so it needs no dead-letter queue of its own.
+    this.scheduleDeadLetterQueue = new Queue(this, 'ScheduleDeadLetterQueue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
 
     this.poller = new WirewatchFunction(this, 'Poller', {
       ...functionDefaults,
@@ -105,6 +162,7 @@ export class ServiceStack extends Stack {
       memorySize: 512,
       // A failed run is not retried: the next scheduled run polls the same feeds.
       retryAttempts: 0,
+      deadLetterQueue: this.scheduleDeadLetterQueue,
     })
       .bindTable(tables.feedState, TABLES.feedState, [
         'dynamodb:GetItem',
@@ -133,6 +191,7 @@ export class ServiceStack extends Stack {
       .bindTable(tables.storyFingerprints, TABLES.storyFingerprints, [
         'dynamodb:Query',
         'dynamodb:PutItem',
+        'dynamodb:BatchWriteItem',
       ])
       .bindTable(tables.unsubscribes, TABLES.unsubscribes, ['dynamodb:Query'])
       .bindQueueSender(alertsQueues.queue, 'ALERTS_QUEUE_URL')
@@ -182,6 +241,7 @@ export class ServiceStack extends Stack {
       memorySize: 256,
       // A failed run is not retried: the next scheduled run resumes where it stopped.
       retryAttempts: 0,
+      deadLetterQueue: this.scheduleDeadLetterQueue,
     })
       .bindTable(tables.alertLedger, TABLES.alertLedger, [
         'dynamodb:GetItem',
@@ -192,6 +252,7 @@ export class ServiceStack extends Stack {
       .bindTable(tables.pendingAlerts, TABLES.pendingAlerts, [
         'dynamodb:Query',
         'dynamodb:DeleteItem',
+        'dynamodb:BatchWriteItem',
       ])
       .bindTable(tables.unsubscribes, TABLES.unsubscribes, ['dynamodb:Query'])
       .bindQueueSender(alertsQueues.queue, 'ALERTS_QUEUE_URL')
@@ -252,6 +313,7 @@ export class ServiceStack extends Stack {
       target: new LambdaInvoke(this.digest.function, {
         retryAttempts: 0,
         maxEventAge: DIGEST_EVERY,
+        deadLetterQueue: this.scheduleDeadLetterQueue,
       }),
     });
     Validations.of(this).acknowledge({
@@ -267,6 +329,7 @@ export class ServiceStack extends Stack {
       target: new LambdaInvoke(this.poller.function, {
         retryAttempts: 2,
         maxEventAge: stage.pollEvery,
+        deadLetterQueue: this.scheduleDeadLetterQueue,
       }),
     });
 
@@ -312,70 +375,144 @@ export class ServiceStack extends Stack {
     const itemsNew = (period: Duration): Metric =>
       itemsQueues.queue.metricNumberOfMessagesSent({ period, statistic: 'Sum' });
 
-    // Ten alarms of one metric each: the ten alarm metrics CloudWatch gives free.
+    // One metric per alarm (see ALARM_IDS); each goes off on its first breaching period.
     const alarms: Alarm[] = [];
+    const addAlarm = (
+      id: AlarmId,
+      alarmProps: Omit<AlarmProps, 'evaluationPeriods'> & { evaluationPeriods?: number },
+    ): void => {
+      alarms.push(
+        new Alarm(this, id, {
+          ...alarmProps,
+          evaluationPeriods: alarmProps.evaluationPeriods ?? 1,
+        }),
+      );
+    };
+    const atLeast = ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD;
+    const fiveMinutes = Duration.minutes(5);
+    for (const [name, deadLetterQueue, description] of [
+      [
+        'Items',
+        itemsQueues.deadLetterQueue,
+        'items messages in the dead-letter queue: read their reason, fix, redrive',
+      ],
+      [
+        'Alerts',
+        alertsQueues.deadLetterQueue,
+        'alerts messages in the dead-letter queue: read their reason, fix, redrive',
+      ],
+      [
+        'Schedule',
+        this.scheduleDeadLetterQueue,
+        'a scheduled run (poller, digest) failed or could not be invoked: the message holds ' +
+          'the event and the error; fix, then purge (the next run does the work again)',
+      ],
+    ] as const) {
+      addAlarm(`${name}DeadLettersAlarm`, {
+        alarmDescription: description,
+        metric: deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          period: fiveMinutes,
+          statistic: 'Maximum',
+        }),
+        threshold: 1,
+        comparisonOperator: atLeast,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
+    }
+    for (const [name, fn] of [
+      ['Poller', this.poller],
+      ['Classifier', this.classifier],
+      ['Notifier', this.notifier],
+      ['Digest', this.digest],
+      ['Unsubscribe', this.unsubscribe],
+    ] as const) {
+      addAlarm(`${name}ErrorsAlarm`, {
+        alarmDescription: `${name} invocations failed as a whole`,
+        metric: fn.function.metricErrors({ period: fiveMinutes, statistic: 'Sum' }),
+        threshold: 1,
+        comparisonOperator: atLeast,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
+    }
+    for (const [name, fn] of [
+      ['Poller', this.poller],
+      ['Classifier', this.classifier],
+      ['Notifier', this.notifier],
+    ] as const) {
+      addAlarm(`${name}ThrottlesAlarm`, {
+        alarmDescription: `${name} invocations throttled`,
+        metric: fn.function.metricThrottles({ period: fiveMinutes, statistic: 'Sum' }),
+        threshold: 1,
+        comparisonOperator: atLeast,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
+    }
+    addAlarm('ClassifierRecordsFailedAlarm', {
+      alarmDescription:
+        'classifier reported items failed (partial batch response): they are retried, and end ' +
+        "in the dead-letter queue after maxReceiveCount receives; the classifier log's " +
+        '"message failed" lines give the reason',
+      metric: custom('classifier', METRIC_NAMES.recordsFailed, 'Sum', fiveMinutes),
+      threshold: 1,
+      comparisonOperator: atLeast,
+      // Written only by an invocation with failures: no data is none failed.
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
     for (const [name, queues] of [
       ['Items', itemsQueues],
       ['Alerts', alertsQueues],
     ] as const) {
-      alarms.push(
-        new Alarm(this, `${name}DeadLettersAlarm`, {
-          alarmDescription: `${name.toLowerCase()} messages in the dead-letter queue: read their reason, fix, redrive`,
-          metric: queues.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-            period: Duration.minutes(5),
-            statistic: 'Maximum',
-          }),
-          threshold: 1,
-          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          evaluationPeriods: 1,
-          treatMissingData: TreatMissingData.NOT_BREACHING,
-        }),
+      const age = Duration.seconds(
+        Math.round(queues.visibilityTimeout.toSeconds() * QUEUE_AGE_ALARM_TIMEOUTS),
       );
-    }
-    for (const fn of [this.poller, this.classifier, this.notifier]) {
-      const name = fn.node.id;
-      alarms.push(
-        new Alarm(this, `${name}ErrorsAlarm`, {
-          alarmDescription: `${name} invocations failed as a whole`,
-          metric: fn.function.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
-          threshold: 1,
-          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          evaluationPeriods: 1,
-          treatMissingData: TreatMissingData.NOT_BREACHING,
-        }),
-        new Alarm(this, `${name}ThrottlesAlarm`, {
-          alarmDescription: `${name} invocations throttled`,
-          metric: fn.function.metricThrottles({ period: Duration.minutes(5), statistic: 'Sum' }),
-          threshold: 1,
-          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          evaluationPeriods: 1,
-          treatMissingData: TreatMissingData.NOT_BREACHING,
-        }),
-      );
-    }
-    const { failingFeeds, failingFeedsRuns, noItemsFor } = stage.alarms;
-    alarms.push(
-      new Alarm(this, 'FailingFeedsAlarm', {
+      addAlarm(`${name}QueueAgeAlarm`, {
         alarmDescription:
-          `${failingFeeds} or more feeds failed in ${failingFeedsRuns} polls in a row: ` +
-          'the poller log\'s "feed unhealthy" lines name them (see the dashboard)',
-        metric: custom('poller', METRIC_NAMES.failingFeeds, 'Minimum', stage.pollEvery),
-        threshold: failingFeeds,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: failingFeedsRuns,
-        treatMissingData: TreatMissingData.IGNORE,
-      }),
-      new Alarm(this, 'NoItemsAlarm', {
-        alarmDescription: `no new item for ${noItemsFor.toHumanString()}: feeds down, or the poller not running`,
-        metric: itemsNew(noItemsFor),
-        threshold: 1,
-        comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        // The classifier's long polls keep the queue active, so SQS reports 0 when no item
-        // came; no data at all is treated as none came either.
-        treatMissingData: TreatMissingData.BREACHING,
-      }),
+          `the oldest message of the ${name.toLowerCase()} queue waits ${age.toHumanString()} or more: ` +
+          'a message that failed twice, or a consumer that stopped or cannot keep up',
+        metric: queues.queue.metricApproximateAgeOfOldestMessage({
+          period: fiveMinutes,
+          statistic: 'Maximum',
+        }),
+        threshold: age.toSeconds(),
+        comparisonOperator: atLeast,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
+    }
+    const pollerDurationLimit = Math.round(
+      stage.pollerTimeout.toMilliseconds() * POLLER_DURATION_ALARM_SHARE,
     );
+    addAlarm('PollerDurationAlarm', {
+      alarmDescription:
+        `a poller run took ${POLLER_DURATION_ALARM_SHARE * 100}% of its ` +
+        `${stage.pollerTimeout.toHumanString()} timeout or more: slow feeds, or too many for one run`,
+      metric: this.poller.function.metricDuration({
+        period: stage.pollEvery,
+        statistic: 'Maximum',
+      }),
+      threshold: pollerDurationLimit,
+      comparisonOperator: atLeast,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    const { failingFeeds, failingFeedsRuns, noItemsFor } = stage.alarms;
+    addAlarm('FailingFeedsAlarm', {
+      alarmDescription:
+        `${failingFeeds} or more feeds failed in ${failingFeedsRuns} polls in a row: ` +
+        'the poller log\'s "feed unhealthy" lines name them (see the dashboard)',
+      metric: custom('poller', METRIC_NAMES.failingFeeds, 'Minimum', stage.pollEvery),
+      threshold: failingFeeds,
+      comparisonOperator: atLeast,
+      evaluationPeriods: failingFeedsRuns,
+      treatMissingData: TreatMissingData.IGNORE,
+    });
+    addAlarm('NoItemsAlarm', {
+      alarmDescription: `no new item for ${noItemsFor.toHumanString()}: feeds down, or the poller not running`,
+      metric: itemsNew(noItemsFor),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+      // The classifier's long polls keep the queue active, so SQS reports 0 when no item
+      // came; no data at all is treated as none came either.
+      treatMissingData: TreatMissingData.BREACHING,
+    });
     const alarmAction = new SnsAction(this.alarmTopic);
     for (const alarm of alarms) {
       alarm.addAlarmAction(alarmAction);
@@ -454,6 +591,9 @@ export class ServiceStack extends Stack {
           alertsQueues.deadLetterQueue
             .metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum' })
             .with({ label: 'alerts' }),
+          this.scheduleDeadLetterQueue
+            .metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum' })
+            .with({ label: 'scheduled runs' }),
         ],
         width: 8,
       }),
@@ -461,9 +601,15 @@ export class ServiceStack extends Stack {
     dashboard.addWidgets(
       new GraphWidget({
         title: 'Function errors and throttles',
-        left: [this.poller, this.classifier, this.notifier].map((fn) =>
-          fn.function.metricErrors({ period, statistic: 'Sum' }).with({ label: fn.node.id }),
-        ),
+        left: [
+          ...[this.poller, this.classifier, this.notifier, this.digest, this.unsubscribe].map(
+            (fn) =>
+              fn.function.metricErrors({ period, statistic: 'Sum' }).with({ label: fn.node.id }),
+          ),
+          custom('classifier', METRIC_NAMES.recordsFailed, 'Sum', period).with({
+            label: 'classifier items failed',
+          }),
+        ],
         right: [
           new MathExpression({
             expression: 'p + c + n',
@@ -516,6 +662,10 @@ export class ServiceStack extends Stack {
         value: alertsQueues.deadLetterQueue.queueUrl,
         description: 'Dead letters of the alerts queue',
       },
+      ScheduleDeadLetterQueueUrl: {
+        value: this.scheduleDeadLetterQueue.queueUrl,
+        description: 'Failed scheduled runs of the poller and the digest function',
+      },
       AlarmTopicArn: {
         value: this.alarmTopic.topicArn,
         description: 'Subscribe to receive the alarms',
@@ -539,14 +689,17 @@ export class ServiceStack extends Stack {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
+    const visibilityTimeout = Duration.seconds(
+      consumerTimeout.toSeconds() * VISIBILITY_TIMEOUT_FACTOR,
+    );
     const queue = new Queue(this, `${name}Queue`, {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
-      visibilityTimeout: Duration.seconds(consumerTimeout.toSeconds() * VISIBILITY_TIMEOUT_FACTOR),
+      visibilityTimeout,
       retentionPeriod: Duration.days(4),
       deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: stage.maxReceiveCount },
     });
-    return { queue, deadLetterQueue };
+    return { queue, deadLetterQueue, visibilityTimeout };
   }
 }
 

@@ -12,6 +12,9 @@
  * minus deleted messages and its dead letters. What remains is
  * {@link CUSTOM_METRIC_COUNT} metrics, whatever the number of feeds; a failing
  * feed's id is in the poller's "feed unhealthy" log line, not in a metric.
+ * Billing is prorated by the hours a metric is written in, so a metric
+ * written only when something goes wrong (`RecordsFailed`) costs next to
+ * nothing while all is well.
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { ChannelType } from '../ports.ts';
@@ -23,6 +26,11 @@ export const METRIC_NAMES = {
   itemsPolled: 'ItemsPolled',
   /** Alert deliveries sent, with dimension `channel`. */
   alertsSent: 'AlertsSent',
+  /**
+   * Records of an SQS batch the consumer reported failed (partial batch
+   * response), to be retried; written only by an invocation with failures.
+   */
+  recordsFailed: 'RecordsFailed',
 } as const;
 
 /** Dimension names besides Powertools' `service`. */
@@ -34,9 +42,10 @@ export const DEPLOYED_CHANNELS = ['slack', 'email'] as const satisfies readonly 
 /**
  * The billed custom metrics a deployment writes: `FailingFeeds` and
  * `ItemsPolled` (service poller), `AlertsSent` per deployed channel (service
- * notifier).
+ * notifier), `RecordsFailed` (service classifier, only in an hour with
+ * failures).
  */
-export const CUSTOM_METRIC_COUNT = 2 + DEPLOYED_CHANNELS.length;
+export const CUSTOM_METRIC_COUNT = 2 + DEPLOYED_CHANNELS.length + 1;
 
 /** The figures of one poll the poller reports. */
 export interface PollFigures {
@@ -85,6 +94,16 @@ export class PipelineMetrics {
     for (const { channel, outcome } of figures.deliveries) {
       if (outcome === 'sent') this.sent.set(channel, (this.sent.get(channel) ?? 0) + 1);
     }
+  }
+
+  /**
+   * Counts the records of a batch reported failed; a batch with none writes
+   * nothing, so the metric is billed only in the hours something failed.
+   */
+  recordFailedRecords(count: number): void {
+    if (count === 0) return;
+    this.metrics.addMetric(METRIC_NAMES.recordsFailed, MetricUnit.Count, count);
+    this.stored = true;
   }
 
   /** Writes what was recorded since the last call; writes nothing when nothing was. */

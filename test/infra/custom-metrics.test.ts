@@ -57,9 +57,10 @@ function emfLines(): EmfLine[] {
 }
 
 describe('the custom metrics the functions write', () => {
-  it('stay at CUSTOM_METRIC_COUNT however many feeds fail and whatever the deliveries', () => {
+  it('stay at CUSTOM_METRIC_COUNT however many feeds fail, whatever the deliveries and failed records', () => {
     const poller = new PipelineMetrics('poller');
     const notifier = new PipelineMetrics('notifier');
+    const classifier = new PipelineMetrics('classifier');
 
     for (const failing of [[], ['feed-1'], ['feed-1', 'feed-2', 'feed-3']]) {
       poller.recordPoll({
@@ -77,6 +78,10 @@ describe('the custom metrics the functions write', () => {
       ),
     });
     notifier.publish();
+    for (const failed of [0, 1, 10]) {
+      classifier.recordFailedRecords(failed);
+      classifier.publish();
+    }
 
     const distinct = [...new Set(billedMetrics(emfLines()))].sort();
     expect(distinct).toEqual([
@@ -84,6 +89,7 @@ describe('the custom metrics the functions write', () => {
       'AlertsSent channel=slack,service=notifier',
       'FailingFeeds service=poller',
       'ItemsPolled service=poller',
+      'RecordsFailed service=classifier',
     ]);
     expect(distinct).toHaveLength(CUSTOM_METRIC_COUNT);
   });
@@ -123,6 +129,26 @@ describe('the custom metrics the functions write', () => {
 
   it('writes nothing for an invocation that recorded nothing', () => {
     new PipelineMetrics('notifier').publish();
+
+    expect(emfLines()).toEqual([]);
+  });
+
+  it('counts the records a classifier batch reported failed', () => {
+    const classifier = new PipelineMetrics('classifier');
+
+    classifier.recordFailedRecords(3);
+    classifier.publish();
+
+    expect(emfLines()).toEqual([
+      expect.objectContaining({ service: 'classifier', RecordsFailed: 3 }),
+    ]);
+  });
+
+  it('writes no failed-records metric for a batch with no failure, so a healthy hour is not billed', () => {
+    const classifier = new PipelineMetrics('classifier');
+
+    classifier.recordFailedRecords(0);
+    classifier.publish();
 
     expect(emfLines()).toEqual([]);
   });

@@ -4,8 +4,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { FIXED } from '../../bench/cost.ts';
 import { STAGES } from '../../infra/config/stages.ts';
 import { LAMBDA_TASK_ROOT } from '../../infra/constructs/wirewatch-function.ts';
+import { ALARM_IDS } from '../../infra/stacks/service-stack.ts';
 import { CUSTOM_METRIC_COUNT } from '../../shared/adapters/pipeline-metrics.ts';
 import { type SynthesisedStage, synthStage } from './synth-stage.ts';
 
@@ -182,7 +184,7 @@ describe('the functions', () => {
 });
 
 describe('least privilege', () => {
-  it('lets the poller read and write feed states, mark items seen and queue items, nothing else', () => {
+  it('lets the poller read and write feed states, mark items seen, queue items and keep a failed run, nothing else', () => {
     expect(actionsOf('Poller')).toEqual(
       [
         'dynamodb:BatchGetItem',
@@ -198,17 +200,20 @@ describe('least privilege', () => {
         'sqs:GetQueueAttributes',
         'sqs:GetQueueUrl',
         'sqs:SendMessage',
+        'sqs:SendMessage',
       ].sort(),
     );
     expect(resourcesOf('Poller', 'dynamodb:Scan')).toContain('FeedStateTable');
     expect(resourcesOf('Poller', 'dynamodb:DeleteItem')).toContain('SeenItemsTable');
     expect(resourcesOf('Poller', 'dynamodb:BatchGetItem')).toContain('SeenItemsTable');
     expect(resourcesOf('Poller', 'sqs:SendMessage')).toContain('ItemsQueue');
+    expect(resourcesOf('Poller', 'sqs:SendMessage')).toContain('ScheduleDeadLetterQueue');
   });
 
   it('lets the classifier read rules, look up and record stories, read unsubscriptions, consume items, queue alerts and dead-letter items', () => {
     expect(actionsOf('Classifier')).toEqual(
       [
+        'dynamodb:BatchWriteItem',
         'dynamodb:GetItem',
         'dynamodb:PutItem',
         'dynamodb:Query',
@@ -236,6 +241,10 @@ describe('least privilege', () => {
     expect(resourcesOf('Classifier', 'dynamodb:Query')).toContain('UnsubscribesTable');
     expect(resourcesOf('Classifier', 'dynamodb:PutItem')).toContain('StoryFingerprintsTable');
     expect(resourcesOf('Classifier', 'dynamodb:PutItem')).not.toContain('RulesTable');
+    // A new story's first report is one batched write of all its fingerprint records.
+    expect(resourcesOf('Classifier', 'dynamodb:BatchWriteItem')).toContain(
+      'StoryFingerprintsTable',
+    );
     expect(resourcesOf('Classifier', 'sqs:SendMessage')).toMatch(
       /AlertsQueue.*ItemsDeadLetterQueue/,
     );
@@ -275,9 +284,10 @@ describe('least privilege', () => {
     expect(resourcesOf('Notifier', 'dynamodb:Query')).not.toContain('PendingAlertsTable');
   });
 
-  it('lets the digest function claim digests, read and remove pending alerts, release them to the alerts queue and send', () => {
+  it('lets the digest function claim digests, read and remove pending alerts, release them to the alerts queue, send and keep a failed run', () => {
     expect(actionsOf('Digest')).toEqual(
       [
+        'dynamodb:BatchWriteItem',
         'dynamodb:DeleteItem',
         'dynamodb:DeleteItem',
         'dynamodb:GetItem',
@@ -295,10 +305,14 @@ describe('least privilege', () => {
         'sqs:GetQueueUrl',
         'sqs:SendMessage',
         'sqs:SendMessage',
+        'sqs:SendMessage',
       ].sort(),
     );
     expect(resourcesOf('Digest', 'dynamodb:Query')).toContain('PendingAlertsTable');
+    // Sent pending alerts are removed with batched deletes.
+    expect(resourcesOf('Digest', 'dynamodb:BatchWriteItem')).toContain('PendingAlertsTable');
     expect(resourcesOf('Digest', 'sqs:SendMessage')).toMatch(/AlertsQueue.*AlertsDeadLetterQueue/);
+    expect(resourcesOf('Digest', 'sqs:SendMessage')).toContain('ScheduleDeadLetterQueue');
   });
 
   it('lets the unsubscribe function record unsubscriptions and read its signing secret, nothing else', () => {
@@ -413,7 +427,7 @@ describe('queues', () => {
     synthesised.serviceTemplate.resourcePropertiesCountIs(
       'AWS::SQS::Queue',
       { SqsManagedSseEnabled: true },
-      4,
+      5,
     );
     synthesised.serviceTemplate.resourcePropertiesCountIs(
       'AWS::SQS::QueuePolicy',
@@ -427,7 +441,7 @@ describe('queues', () => {
           ]),
         },
       },
-      4,
+      5,
     );
   });
 });
@@ -452,6 +466,92 @@ describe('the poll schedule', () => {
   });
 });
 
+/** The construct path of the service stack's resource `id`. */
+function pathOf(id: string): string {
+  return `${synthesised.service.node.path}/${id}`;
+}
+
+/** `Fn::GetAtt` of the schedule dead-letter queue's ARN. */
+function scheduleDeadLetterQueueArn(): { 'Fn::GetAtt': [string, string] } {
+  return {
+    'Fn::GetAtt': [logicalIdAt('AWS::SQS::Queue', pathOf('ScheduleDeadLetterQueue')), 'Arn'],
+  };
+}
+
+describe('the schedule dead-letter queue', () => {
+  it('keeps failed scheduled runs 14 days, encrypted, refusing requests without TLS', () => {
+    const id = logicalIdAt('AWS::SQS::Queue', pathOf('ScheduleDeadLetterQueue'));
+
+    expect(resources[id]?.Properties).toMatchObject({
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 14 * 86_400,
+    });
+    synthesised.serviceTemplate.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: id }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it.each(['Poller', 'Digest'])(
+    "receives the %s schedule's invocations that could not be made",
+    (name) => {
+      synthesised.serviceTemplate.hasResourceProperties('AWS::Scheduler::Schedule', {
+        Target: {
+          Arn: { 'Fn::GetAtt': [logicalIdAt('AWS::Lambda::Function', pathOf(name)), 'Arn'] },
+          DeadLetterConfig: { Arn: scheduleDeadLetterQueueArn() },
+        },
+      });
+    },
+  );
+
+  it.each(['Poller', 'Digest'])(
+    "receives the %s function's scheduled runs that failed in the handler",
+    (name) => {
+      expect(functionOf(name).Properties.DeadLetterConfig).toEqual({
+        TargetArn: scheduleDeadLetterQueueArn(),
+      });
+    },
+  );
+
+  it('is written by the schedules and the scheduled functions only', () => {
+    const senders = Object.values(
+      synthesised.serviceTemplate.findResources('AWS::IAM::Policy'),
+    ).flatMap((policy) =>
+      (policy.Properties.PolicyDocument.Statement as Json[])
+        .filter(
+          (statement) =>
+            JSON.stringify(statement.Resource) === JSON.stringify(scheduleDeadLetterQueueArn()),
+        )
+        .map((statement) => ({
+          actions: statement.Action,
+          roles: policy.Properties.Roles as { Ref: string }[],
+        })),
+    );
+    const schedulerRoles = Object.values(
+      synthesised.serviceTemplate.findResources('AWS::Scheduler::Schedule'),
+    ).map(
+      (schedule) =>
+        (schedule.Properties.Target.RoleArn as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0],
+    );
+    const functionRoles = ['Poller', 'Digest'].map((name) =>
+      logicalIdAt('AWS::IAM::Role', pathOf(name)),
+    );
+
+    expect(schedulerRoles).toHaveLength(2);
+    expect(senders.map((s) => s.actions)).toEqual(senders.map(() => 'sqs:SendMessage'));
+    expect(senders.flatMap((s) => s.roles.map((role) => role.Ref)).sort()).toEqual(
+      [...schedulerRoles, ...functionRoles].sort(),
+    );
+  });
+});
+
 describe('alarms', () => {
   it('sends every alarm and its recovery to the alarm topic', () => {
     const topicId = logicalIdAt('AWS::SNS::Topic', `${synthesised.service.node.path}/AlarmTopic`);
@@ -459,14 +559,14 @@ describe('alarms', () => {
       synthesised.serviceTemplate.findResources('AWS::CloudWatch::Alarm'),
     );
 
-    expect(alarms).toHaveLength(10);
+    expect(alarms).toHaveLength(ALARM_IDS.length);
     for (const alarm of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
       expect(alarm.Properties.OKActions).toEqual([{ Ref: topicId }]);
     }
   });
 
-  it.each(['ItemsDeadLetterQueue', 'AlertsDeadLetterQueue'])(
+  it.each(['ItemsDeadLetterQueue', 'AlertsDeadLetterQueue', 'ScheduleDeadLetterQueue'])(
     'goes off on one message in %s',
     (dlq) => {
       synthesised.serviceTemplate.hasResourceProperties('AWS::CloudWatch::Alarm', {
@@ -488,8 +588,11 @@ describe('alarms', () => {
     },
   );
 
-  it.each(['Errors', 'Throttles'])('watches %s of every function', (metricName) => {
-    for (const name of ['Poller', 'Classifier', 'Notifier']) {
+  it.each([
+    ['Errors', ['Poller', 'Classifier', 'Notifier', 'Digest', 'Unsubscribe']],
+    ['Throttles', ['Poller', 'Classifier', 'Notifier']],
+  ])('goes off on one of %s of %j', (metricName, names) => {
+    for (const name of names) {
       synthesised.serviceTemplate.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'AWS/Lambda',
         MetricName: metricName,
@@ -501,8 +604,72 @@ describe('alarms', () => {
             },
           },
         ],
+        Statistic: 'Sum',
+        Period: 300,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       });
     }
+  });
+
+  it('goes off within 5 minutes on one item the classifier reported failed, not only at the dead-letter queue', () => {
+    synthesised.serviceTemplate.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'Wirewatch/dev',
+      MetricName: 'RecordsFailed',
+      Dimensions: [{ Name: 'service', Value: 'classifier' }],
+      Statistic: 'Sum',
+      Period: 300,
+      EvaluationPeriods: 1,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      // Written only by an invocation with failures.
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
+  it.each([
+    ['Items', 'Classifier'],
+    ['Alerts', 'Notifier'],
+  ])(
+    "goes off on the %s queue's oldest message once it failed twice: after one retry, before SQS stops counting its age",
+    (queue) => {
+      const queueId = logicalIdAt('AWS::SQS::Queue', pathOf(`${queue}Queue`));
+      const visibility = resources[queueId]?.Properties.VisibilityTimeout as number;
+      const [alarm] = Object.values(
+        synthesised.serviceTemplate.findResources('AWS::CloudWatch::Alarm', {
+          Properties: {
+            MetricName: 'ApproximateAgeOfOldestMessage',
+            Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }],
+          },
+        }),
+      );
+      const threshold = alarm?.Properties.Threshold as number;
+
+      expect(alarm?.Properties).toMatchObject({
+        Statistic: 'Maximum',
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      });
+      // A message retried once is visible again after one visibility timeout; SQS
+      // leaves a message received three times out of the metric (poison-pill rule).
+      expect(threshold).toBeGreaterThan(visibility);
+      expect(threshold).toBeLessThan(2 * visibility);
+    },
+  );
+
+  it("goes off when a poller run takes 80% of the poller's timeout", () => {
+    synthesised.serviceTemplate.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Duration',
+      Dimensions: [
+        {
+          Name: 'FunctionName',
+          Value: { Ref: logicalIdAt('AWS::Lambda::Function', pathOf('Poller')) },
+        },
+      ],
+      Statistic: 'Maximum',
+      Threshold: stage.pollerTimeout.toMilliseconds() * 0.8,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
   });
 
   it("goes off on the poller's failing feeds for several polls in a row", () => {
@@ -539,13 +706,17 @@ describe('alarms', () => {
     });
   });
 
-  it('stays within the ten alarm metrics CloudWatch gives free: one metric per alarm, no metric math', () => {
-    const alarms = Object.values(
-      synthesised.serviceTemplate.findResources('AWS::CloudWatch::Alarm'),
+  it('makes exactly the alarms bench/cost.ts charges, each of one metric with no metric math', () => {
+    const alarms = synthesised.serviceTemplate.findResources('AWS::CloudWatch::Alarm');
+    const ids = Object.values(alarms).map((alarm) =>
+      String(alarm.Metadata?.['aws:cdk:path'])
+        .replace(`${synthesised.service.node.path}/`, '')
+        .replace(/\/Resource$/, ''),
     );
 
-    expect(alarms.length).toBeLessThanOrEqual(10);
-    for (const alarm of alarms) {
+    expect(ids.sort()).toEqual([...ALARM_IDS].sort());
+    expect(FIXED.alarms).toBe(ids.length);
+    for (const alarm of Object.values(alarms)) {
       expect(alarm.Properties.MetricName).toEqual(expect.any(String));
       expect(alarm.Properties.Metrics).toBeUndefined();
     }
@@ -578,6 +749,24 @@ describe('custom metrics and the dashboard', () => {
 
     expect(metrics.length).toBeGreaterThan(0);
     expect(metrics.length).toBeLessThanOrEqual(50);
+  });
+
+  it("graphs every function's errors", () => {
+    const functionIds = ['Poller', 'Classifier', 'Notifier', 'Digest', 'Unsubscribe'].map((name) =>
+      logicalIdAt('AWS::Lambda::Function', pathOf(name)),
+    );
+    const dashboard = JSON.stringify(
+      Object.values(synthesised.serviceTemplate.findResources('AWS::CloudWatch::Dashboard'))[0]
+        ?.Properties.DashboardBody,
+    );
+    const errorsWidget = dashboardBody().widgets.find((widget) =>
+      (widget.properties.metrics ?? []).some((metric) => metric[1] === 'Errors'),
+    );
+
+    expect(
+      errorsWidget?.properties.metrics?.filter((metric) => metric[1] === 'Errors'),
+    ).toHaveLength(functionIds.length);
+    for (const id of functionIds) expect(dashboard).toContain(`"Ref":"${id}"`);
   });
 
   it('reads only the custom metrics the functions write, as many as CUSTOM_METRIC_COUNT', () => {
@@ -618,8 +807,10 @@ describe('custom metrics and the dashboard', () => {
       'AlertsSent channel=slack,service=notifier',
       'FailingFeeds service=poller',
       'ItemsPolled service=poller',
+      'RecordsFailed service=classifier',
     ]);
     expect(distinct).toHaveLength(CUSTOM_METRIC_COUNT);
+    expect(FIXED.customMetrics).toBe(CUSTOM_METRIC_COUNT);
   });
 });
 
@@ -633,6 +824,7 @@ describe('outputs', () => {
         'ItemsDeadLetterQueueUrl',
         'AlertsQueueUrl',
         'AlertsDeadLetterQueueUrl',
+        'ScheduleDeadLetterQueueUrl',
         'AlarmTopicArn',
       ]),
     );
