@@ -1,6 +1,7 @@
 /** The `wirewatch` command. */
 import { Command } from 'commander';
 import { registerFeedsCommands } from './commands/feeds.ts';
+import { registerRehearseCommand } from './commands/rehearse.ts';
 import { registerRulesCommands } from './commands/rules.ts';
 import { registerRunCommands } from './commands/run.ts';
 
@@ -12,5 +13,6 @@ const program = new Command()
 registerRunCommands(program);
 registerRulesCommands(program);
 registerFeedsCommands(program);
+registerRehearseCommand(program);
 
 await program.parseAsync(process.argv);

@@ -6,7 +6,7 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 
-export type StageName = 'dev' | 'prod';
+export type StageName = 'dev' | 'prod' | 'rehearsal';
 
 export interface StageConfig {
   name: StageName;
@@ -73,6 +73,23 @@ export const STAGES: Readonly<Record<StageName, StageConfig>> = {
     notifierMaxConcurrency: 2,
     sesIdentity: 'wirewatch.example',
     alarms: { failingFeeds: 3, failingFeedsRuns: 3, noItemsFor: Duration.hours(3) },
+  },
+  /**
+   * Never deployed: `npm run rehearse` synthesises it and runs the cloud
+   * assembly offline (feeds on loopback, see its config file). Otherwise
+   * like dev, so that what it proves holds for the stages that deploy.
+   */
+  rehearsal: {
+    name: 'rehearsal',
+    configFile: 'infra/config/wirewatch.rehearsal.yaml',
+    pollEvery: Duration.minutes(5),
+    pollerTimeout: Duration.minutes(5),
+    dataRemovalPolicy: RemovalPolicy.DESTROY,
+    logRetention: RetentionDays.ONE_WEEK,
+    maxReceiveCount: 5,
+    notifierMaxConcurrency: 2,
+    sesIdentity: 'wirewatch.example',
+    alarms: { failingFeeds: 1, failingFeedsRuns: 3, noItemsFor: Duration.hours(6) },
   },
 };
 

@@ -121,7 +121,7 @@ describe('stages', () => {
   it('picks the stage from the context value and rejects an unknown one with the choices', () => {
     expect(stageConfig('prod')).toBe(STAGES.prod);
     expect(() => stageConfig('staging')).toThrow(
-      'unknown stage "staging": run cdk with -c stage=<dev|prod>',
+      'unknown stage "staging": run cdk with -c stage=<dev|prod|rehearsal>',
     );
     expect(() => stageConfig(undefined)).toThrow('no stage given');
   });

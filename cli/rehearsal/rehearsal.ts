@@ -1,0 +1,488 @@
+/**
+ * `wirewatch rehearse`: the deployment, rehearsed offline from what
+ * `cdk synth` produced. The rehearsal stage is synthesised (or an existing
+ * cloud assembly is read), its resources are made on this machine, its
+ * bundled functions run with their template's environment against local
+ * endpoints that enforce their roles, and the sample feeds are polled through
+ * it twice: the first cycle must deliver alerts by email (SES) and Slack,
+ * the second must send nothing. What every function called, what was denied,
+ * what went to a dead-letter queue and which grants no call used make the
+ * report.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { simpleParser } from 'mailparser';
+import { type FeedServer, startFeedServer } from '../../shared/adapters/local-feed-server.ts';
+import {
+  AwsEndpoint,
+  type CallRecord,
+  type KnownCaller,
+  type SentEmail,
+  type StoredSecret,
+} from './aws-endpoint.ts';
+import { AssemblyError, loadAssembly } from './cloudformation.ts';
+import { GrantUsage } from './iam.ts';
+import { RehearsalQueues } from './sqs-queues.ts';
+import { RehearsalError, RehearsedStage } from './stage.ts';
+
+/** The port the rehearsal stage's config expects its feeds on (`infra/config/wirewatch.rehearsal.yaml`). */
+export const REHEARSAL_FEED_PORT = 47810;
+
+export interface RehearsalOptions {
+  repoRoot: string;
+  /** Where the assembly, logs, captured messages and report go. */
+  outDir: string;
+  /** Read this cloud assembly instead of synthesising the rehearsal stage. */
+  assemblyDir?: string;
+  /** How long to wait for digests that are due within the minute (0 skips the wait). */
+  digestWaitMs: number;
+  /** Progress lines. */
+  log(line: string): void;
+}
+
+export interface CycleFigures {
+  emails: number;
+  slackPosts: number;
+  invocations: Record<string, { ok: number; failed: number }>;
+}
+
+export interface RehearsalReport {
+  assembly: string;
+  stacks: string[];
+  deliveries: { email: number; slack: number };
+  cycles: CycleFigures[];
+  unsubscribe?: { link: string; get: number; post: number; recorded: number };
+  failedInvocations: Array<{ function: string; source: string; error: string }>;
+  deadLetters: Array<{ queue: string; body: string; reason: string }>;
+  calls: Array<{
+    caller: string;
+    action: string;
+    resource: string;
+    allowed: number;
+    denied: number;
+    message?: string;
+  }>;
+  unusedGrants: Array<{ role: string; action: string; resource: string; statement: string }>;
+  coldStartsMs: Record<string, number>;
+  queueTimeSkippedSeconds: number;
+  problems: string[];
+}
+
+/** Synthesises the rehearsal stage with the CDK CLI, as `cdk synth` does for ops. */
+async function synthesise(repoRoot: string, outDir: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(
+      join(repoRoot, 'node_modules', '.bin', 'cdk'),
+      ['synth', '--quiet', '-c', 'stage=rehearsal', '--output', outDir],
+      { cwd: repoRoot, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+    });
+    child.on('error', reject);
+    child.on('exit', (code) =>
+      code === 0
+        ? resolve()
+        : reject(
+            new RehearsalError(
+              `cdk synth -c stage=rehearsal failed (exit ${code}):\n${stderr.trim()}`,
+            ),
+          ),
+    );
+  });
+}
+
+/** A stand-in for Slack's incoming webhooks: keeps every post, answers `ok`. */
+async function startSlack(): Promise<{ server: Server; url: string; posts: unknown[] }> {
+  const posts: unknown[] = [];
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (c: Buffer) => chunks.push(c));
+    request.on('end', () => {
+      try {
+        posts.push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+        response.writeHead(200, { 'Content-Type': 'text/plain' });
+        response.end('ok');
+      } catch {
+        response.writeHead(400, { 'Content-Type': 'text/plain' });
+        response.end('invalid_payload');
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    server,
+    url: `http://127.0.0.1:${port}/services/T0REHEARSAL/B0REHEARSAL/rehearsal`,
+    posts,
+  };
+}
+
+async function closeServer(server: Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
+/** The first `List-Unsubscribe` https link of the sent emails. */
+async function unsubscribeLinkOf(emails: SentEmail[]): Promise<string | undefined> {
+  for (const email of emails) {
+    const parsed = await simpleParser(email.raw);
+    const header = parsed.headers.get('list-unsubscribe') as { url?: string } | string | undefined;
+    const value = typeof header === 'string' ? header : (header?.url ?? '');
+    const link = /<?(https?:\/\/[^>,\s]+)>?/.exec(value)?.[1];
+    if (link) return link;
+  }
+  return undefined;
+}
+
+function figuresSince(
+  stage: RehearsedStage,
+  emails: SentEmail[],
+  posts: unknown[],
+  start: { emails: number; posts: number; invocations: Map<string, number> },
+): CycleFigures {
+  const invocations: CycleFigures['invocations'] = {};
+  for (const fn of stage.functions.values()) {
+    const since = fn.invocations.slice(start.invocations.get(fn.name) ?? 0);
+    if (since.length === 0) continue;
+    invocations[fn.name] = {
+      ok: since.filter((i) => i.ok).length,
+      failed: since.filter((i) => !i.ok).length,
+    };
+  }
+  return {
+    emails: emails.length - start.emails,
+    slackPosts: posts.length - start.posts,
+    invocations,
+  };
+}
+
+/** Runs the rehearsal and returns its report; `problems` empty means it passed. */
+export async function rehearse(options: RehearsalOptions): Promise<RehearsalReport> {
+  const { log } = options;
+  rmSync(options.outDir, { recursive: true, force: true });
+  mkdirSync(options.outDir, { recursive: true });
+  const logDirectory = join(options.outDir, 'logs');
+  mkdirSync(logDirectory, { recursive: true });
+  let assemblyDir = options.assemblyDir;
+  if (!assemblyDir) {
+    assemblyDir = join(options.outDir, 'cdk.out');
+    log(`synthesising the rehearsal stage into ${assemblyDir} (cdk synth -c stage=rehearsal)`);
+    await synthesise(options.repoRoot, assemblyDir);
+  }
+
+  const queues = new RehearsalQueues();
+  const callers = new Map<string, KnownCaller>();
+  const calls: CallRecord[] = [];
+  const usage = new GrantUsage();
+  const secrets: StoredSecret[] = [];
+  const emails: SentEmail[] = [];
+  const verifiedIdentities: string[] = [];
+  let stage: RehearsedStage | undefined;
+  const servers = await RehearsedStage.startServers();
+  const endpoint = new AwsEndpoint({
+    callers,
+    resourcePolicy: (arn) => stage?.resourcePolicy(arn) ?? [],
+    usage,
+    calls,
+    queues,
+    secrets,
+    verifiedIdentities,
+    emails,
+    dynamoEndpoint: servers.dynamoEndpoint,
+  });
+  await endpoint.start();
+  const slack = await startSlack();
+  let feeds: FeedServer | undefined;
+  try {
+    try {
+      feeds = await startFeedServer({
+        dir: join(options.repoRoot, 'samples', 'feeds'),
+        port: REHEARSAL_FEED_PORT,
+      });
+    } catch (error) {
+      throw new RehearsalError(
+        `cannot serve the sample feeds on 127.0.0.1:${REHEARSAL_FEED_PORT}, where the rehearsal stage's config expects them: ${(error as Error).message} (is another rehearsal running?)`,
+      );
+    }
+    const assembly = loadAssembly(assemblyDir, {
+      sqsBaseUrl: endpoint.endpoint,
+      functionUrlBaseUrl: servers.functionUrlBase,
+    });
+    log(`stacks: ${assembly.stackNames.join(', ')}`);
+    stage = new RehearsedStage({
+      assembly,
+      endpoint,
+      queues,
+      secrets,
+      callers,
+      logDirectory,
+      secretValues: (names) => {
+        const values: Record<string, string> = {};
+        for (const name of names) {
+          if (/SLACK.*WEBHOOK/.test(name)) values[name] = slack.url;
+          else if (/^UNSUBSCRIBE_SECRET$/.test(name))
+            values[name] = randomBytes(32).toString('base64');
+        }
+        return values;
+      },
+    });
+    await stage.provision(servers);
+    // Ops verify the domain the functions send from in SES (README, "Email (SES)").
+    for (const fn of assembly.resources.filter((r) => r.type === 'AWS::Lambda::Function')) {
+      const from = (fn.properties.Environment as { Variables?: Record<string, string> } | undefined)
+        ?.Variables?.SES_FROM;
+      const domain = from && /@([^>\s]+)/.exec(from)?.[1]?.toLowerCase();
+      if (domain && !verifiedIdentities.includes(domain)) verifiedIdentities.push(domain);
+    }
+    log(
+      `functions: ${[...stage.functions.values()].map((f) => f.name).join(', ')}; secret keys set: ${stage.secretNames.join(', ') || 'none'}; SES identity verified: ${verifiedIdentities.join(', ') || 'none'}`,
+    );
+
+    const schedules = stage.scheduleNames();
+    const poll = schedules.find((s) => /poll/i.test(s));
+    const digest = schedules.find((s) => /digest/i.test(s));
+    if (!poll) throw new RehearsalError('the assembly has no poll schedule');
+    const cycles: CycleFigures[] = [];
+    const problems: string[] = [];
+
+    const runCycle = async (label: string, waitForDigests: boolean): Promise<CycleFigures> => {
+      const start = {
+        emails: emails.length,
+        posts: slack.posts.length,
+        invocations: new Map(
+          [...(stage as RehearsedStage).functions.values()].map((f) => [
+            f.name,
+            f.invocations.length,
+          ]),
+        ),
+      };
+      const s = stage as RehearsedStage;
+      log(`${label}: firing ${poll}`);
+      await s.fireSchedule(poll);
+      await s.settle();
+      if (digest) {
+        await s.fireSchedule(digest);
+        await s.settle();
+      }
+      if (waitForDigests && digest) {
+        const pendingTable = assembly.resources.find(
+          (r) => r.type === 'AWS::DynamoDB::Table' && /PendingAlerts/.test(r.logicalId),
+        );
+        const deadline = Date.now() + options.digestWaitMs;
+        while (
+          pendingTable &&
+          (await s.scanTable(pendingTable.ref)).length > 0 &&
+          Date.now() < deadline
+        ) {
+          const nextMinute = Math.ceil((Date.now() + 1) / 60_000) * 60_000 + 1_000;
+          log(
+            `${label}: digests waiting; firing ${digest} again at ${new Date(nextMinute).toISOString().slice(11, 19)}`,
+          );
+          await new Promise((resolve) =>
+            setTimeout(resolve, Math.max(0, Math.min(nextMinute, deadline) - Date.now())),
+          );
+          await s.fireSchedule(digest);
+          await s.settle();
+        }
+      }
+      const figures = figuresSince(s, emails, slack.posts, start);
+      log(`${label}: ${figures.emails} email(s) through SES, ${figures.slackPosts} Slack post(s)`);
+      return figures;
+    };
+
+    cycles.push(await runCycle('cycle 1', options.digestWaitMs > 0));
+
+    let unsubscribe: RehearsalReport['unsubscribe'];
+    const link = await unsubscribeLinkOf(emails);
+    if (link) {
+      const get = await fetch(link);
+      await get.text();
+      const post = await fetch(link, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: 'List-Unsubscribe=One-Click',
+      });
+      await post.text();
+      const table = assembly.resources.find(
+        (r) => r.type === 'AWS::DynamoDB::Table' && /Unsubscribes/.test(r.logicalId),
+      );
+      const recorded = table ? (await stage.scanTable(table.ref)).length : 0;
+      unsubscribe = { link, get: get.status, post: post.status, recorded };
+      log(
+        `unsubscribe link: GET ${get.status}, one-click POST ${post.status}, ${recorded} unsubscription(s) recorded`,
+      );
+      if (get.status !== 200 || post.status !== 200 || recorded === 0)
+        problems.push('the one-click unsubscribe link did not work');
+    } else {
+      problems.push('no email carried a List-Unsubscribe link');
+    }
+
+    cycles.push(await runCycle('cycle 2', false));
+
+    const first = cycles[0] as CycleFigures;
+    const second = cycles[1] as CycleFigures;
+    if (first.emails === 0) problems.push('no email was delivered');
+    if (first.slackPosts === 0) problems.push('no Slack message was delivered');
+    if (second.emails + second.slackPosts > 0) {
+      problems.push(
+        `the second cycle sent ${second.emails} email(s) and ${second.slackPosts} Slack post(s); it must send nothing`,
+      );
+    }
+
+    const failedInvocations = [...stage.functions.values()].flatMap((fn) =>
+      fn.invocations
+        .filter((i) => !i.ok)
+        .map((i) => ({
+          function: fn.name,
+          source: i.source,
+          error: `${i.error?.errorType}: ${i.error?.errorMessage}`,
+        })),
+    );
+    if (failedInvocations.length > 0)
+      problems.push(`${failedInvocations.length} invocation(s) failed`);
+    const deadLetters = stage.deadLetterQueues().flatMap((queue) =>
+      queue.messages.map((m) => ({
+        queue: (stage as RehearsedStage).describe(queue.settings.arn),
+        body: m.body.slice(0, 300),
+        reason:
+          m.messageAttributes.reason?.StringValue ??
+          m.messageAttributes.ErrorMessage?.StringValue ??
+          `received ${m.receiveCount} times without success`,
+      })),
+    );
+    if (deadLetters.length > 0) problems.push(`${deadLetters.length} dead letter(s)`);
+
+    const grouped = new Map<string, RehearsalReport['calls'][number]>();
+    for (const call of calls) {
+      const resource = stage.describe(call.resource);
+      const key = `${call.caller}\u0000${call.action}\u0000${resource}`;
+      const entry = grouped.get(key) ?? {
+        caller: call.caller,
+        action: call.action,
+        resource,
+        allowed: 0,
+        denied: 0,
+      };
+      if (call.allowed) entry.allowed += 1;
+      else {
+        entry.denied += 1;
+        entry.message ??= call.message;
+      }
+      grouped.set(key, entry);
+    }
+    const callList = [...grouped.values()].sort(
+      (a, b) =>
+        a.caller.localeCompare(b.caller) ||
+        a.action.localeCompare(b.action) ||
+        a.resource.localeCompare(b.resource),
+    );
+    const denied = callList.filter((c) => c.denied > 0);
+    if (denied.length > 0)
+      problems.push(`${denied.reduce((n, c) => n + c.denied, 0)} call(s) denied`);
+
+    const unusedGrants = [...stage.roles.values()].flatMap((role) =>
+      usage.unused(role.statements).map((grant) => ({
+        role: role.name,
+        action: grant.action,
+        resource: (stage as RehearsedStage).describe(grant.resource),
+        statement: grant.source,
+      })),
+    );
+    const coldStartsMs = Object.fromEntries(
+      [...stage.functions.values()].flatMap((fn) => {
+        const cold = fn.invocations.find((i) => i.coldStartMs !== undefined);
+        return cold?.coldStartMs !== undefined ? [[fn.name, cold.coldStartMs]] : [];
+      }),
+    );
+    const report: RehearsalReport = {
+      assembly: assemblyDir,
+      stacks: assembly.stackNames,
+      deliveries: { email: emails.length, slack: slack.posts.length },
+      cycles,
+      ...(unsubscribe ? { unsubscribe } : {}),
+      failedInvocations,
+      deadLetters,
+      calls: callList,
+      unusedGrants,
+      coldStartsMs,
+      queueTimeSkippedSeconds: Math.round(queues.skippedMs / 1000),
+      problems,
+    };
+    mkdirSync(join(options.outDir, 'ses'), { recursive: true });
+    for (const email of emails)
+      writeFileSync(join(options.outDir, 'ses', `${email.messageId}.eml`), email.raw);
+    writeFileSync(join(options.outDir, 'slack.json'), `${JSON.stringify(slack.posts, null, 2)}\n`);
+    writeFileSync(join(options.outDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+    return report;
+  } catch (error) {
+    if (error instanceof AssemblyError) throw new RehearsalError(error.message);
+    throw error;
+  } finally {
+    await stage?.stop();
+    await endpoint.stop();
+    await closeServer(slack.server);
+    await feeds?.stop();
+    if (!stage) {
+      for (const server of [servers.dynalite, servers.urlServer]) await closeServer(server);
+    }
+  }
+}
+
+/** The report as text, for the terminal. */
+export function formatReport(report: RehearsalReport): string {
+  const lines: string[] = [];
+  lines.push(`rehearsal of ${report.stacks.join(' + ')} (${report.assembly})`);
+  report.cycles.forEach((cycle, i) => {
+    const invocations = Object.entries(cycle.invocations)
+      .map(([name, n]) => `${name} ${n.ok}${n.failed ? ` (+${n.failed} failed)` : ''}`)
+      .join(', ');
+    lines.push(
+      `  cycle ${i + 1}: ${cycle.emails} email(s) through SES, ${cycle.slackPosts} Slack post(s); invocations: ${invocations}`,
+    );
+  });
+  if (report.unsubscribe) {
+    lines.push(
+      `  unsubscribe: GET ${report.unsubscribe.get}, one-click POST ${report.unsubscribe.post}, ${report.unsubscribe.recorded} recorded`,
+    );
+  }
+  lines.push(
+    `  cold starts (ms): ${Object.entries(report.coldStartsMs)
+      .map(([n, ms]) => `${n} ${ms}`)
+      .join(', ')}`,
+  );
+  if (report.queueTimeSkippedSeconds > 0) {
+    lines.push(
+      `  queue clock moved ahead ${report.queueTimeSkippedSeconds} s to wait out visibility timeouts`,
+    );
+  }
+  lines.push('', 'calls (caller, action, resource: allowed / denied)');
+  for (const call of report.calls) {
+    lines.push(
+      `  ${call.denied > 0 ? 'DENIED ' : '       '}${call.caller}  ${call.action}  ${call.resource}  ${call.allowed} / ${call.denied}`,
+    );
+    if (call.message) lines.push(`           ${call.message}`);
+  }
+  lines.push('', `grants no call used (${report.unusedGrants.length})`);
+  for (const grant of report.unusedGrants)
+    lines.push(`  ${grant.role}  ${grant.action}  ${grant.resource}`);
+  lines.push('', `dead letters (${report.deadLetters.length})`);
+  for (const letter of report.deadLetters) lines.push(`  ${letter.queue}: ${letter.reason}`);
+  if (report.failedInvocations.length > 0) {
+    lines.push('', `failed invocations (${report.failedInvocations.length})`);
+    for (const failure of report.failedInvocations.slice(0, 20))
+      lines.push(`  ${failure.function} (${failure.source}): ${failure.error}`);
+  }
+  lines.push('');
+  lines.push(
+    report.problems.length === 0
+      ? 'rehearsal passed'
+      : `rehearsal FAILED: ${report.problems.join('; ')}`,
+  );
+  return lines.join('\n');
+}

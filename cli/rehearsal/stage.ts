@@ -1,0 +1,806 @@
+/**
+ * A deployed stage, rehearsed: the resources of a cloud assembly made real on
+ * this machine (tables in dynalite, queues, the secret, functions from their
+ * bundles), the callers and their policies, and the AWS-side machinery that
+ * connects them as the template declares it: event source mappings (batch
+ * size, batching window, `ReportBatchItemFailures`, maximum concurrency),
+ * EventBridge Scheduler schedules (their role, retries and dead-letter
+ * queue), asynchronous invocation (retries, dead-letter queue) and function
+ * URLs (their resource policy).
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import type { AwsEndpoint, KnownCaller, StoredSecret } from './aws-endpoint.ts';
+import {
+  ACCOUNT_ID,
+  type DeployedAssembly,
+  type DeployedResource,
+  REGION,
+  resourceBy,
+  resourcesOfType,
+} from './cloudformation.ts';
+import { authorize, type Caller, type Statement, statementsOf } from './iam.ts';
+import { accessKeyIdOf, assumedRoleArn, RehearsalFunction } from './lambda-functions.ts';
+import type { QueueMessage, RehearsalQueue, RehearsalQueues } from './sqs-queues.ts';
+
+/** Concurrency of an event source mapping without `MaximumConcurrency` (Lambda's is the account's). */
+const DEFAULT_MAX_CONCURRENCY = 3;
+
+/** Thrown when the rehearsal cannot set a stage up; says what to do. */
+export class RehearsalError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RehearsalError';
+  }
+}
+
+/** The short name of a resource in reports: its construct id (`Poller`, `ItemsQueue`). */
+export function constructName(resource: DeployedResource): string {
+  const parts = (resource.cdkPath ?? resource.logicalId).split('/');
+  return parts[1] ?? resource.logicalId;
+}
+
+interface EventSourceMapping {
+  function: RehearsalFunction;
+  caller: KnownCaller;
+  queue: RehearsalQueue;
+  batchSize: number;
+  windowMs: number;
+  reportFailures: boolean;
+  maxConcurrency: number;
+  running: number;
+  waitingSince?: number;
+  disabled?: string;
+}
+
+export interface ScheduleFiring {
+  schedule: string;
+  ok: boolean;
+  detail?: string;
+}
+
+const requireFromHere = createRequire(import.meta.url);
+
+/** Sends one DynamoDB API request to dynalite, outside IAM (CloudFormation's own calls). */
+async function dynamoRequest(
+  endpoint: string,
+  operation: string,
+  input: unknown,
+): Promise<unknown> {
+  const body = JSON.stringify(input);
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(
+      endpoint,
+      {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/x-amz-json-1.0',
+          'X-Amz-Target': `DynamoDB_20120810.${operation}`,
+          'X-Amz-Date': '20260101T000000Z',
+          Authorization: `AWS4-HMAC-SHA256 Credential=cloudformation/20260101/${REGION}/dynamodb/aws4_request, SignedHeaders=host, Signature=0`,
+        },
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (c: Buffer) => chunks.push(c));
+        response.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          if ((response.statusCode ?? 500) >= 300)
+            reject(new RehearsalError(`dynalite ${operation}: ${text}`));
+          else resolve(text ? JSON.parse(text) : {});
+        });
+      },
+    );
+    request.on('error', reject);
+    request.end(body);
+  });
+}
+
+export interface StageOptions {
+  assembly: DeployedAssembly;
+  endpoint: AwsEndpoint;
+  queues: RehearsalQueues;
+  secrets: StoredSecret[];
+  callers: Map<string, KnownCaller>;
+  logDirectory: string;
+  /** Values the rehearsal puts in the stage's secret, by name (as ops would). */
+  secretValues(names: string[]): Record<string, string>;
+}
+
+export class RehearsedStage {
+  readonly functions = new Map<string, RehearsalFunction>();
+  readonly roles = new Map<string, { name: string; statements: Statement[] }>();
+  readonly mappings: EventSourceMapping[] = [];
+  private readonly resourcePolicies = new Map<string, Statement[]>();
+  readonly firings: ScheduleFiring[] = [];
+  readonly secretNames: string[] = [];
+  private dynalite: Server | undefined;
+  dynamoEndpoint = '';
+  private urlServer: Server | undefined;
+  functionUrlBase = '';
+  private readonly pending = new Set<Promise<unknown>>();
+
+  constructor(private readonly options: StageOptions) {}
+
+  get assembly(): DeployedAssembly {
+    return this.options.assembly;
+  }
+
+  /** The resource-based policy of an ARN: queue policies and Lambda permissions. */
+  resourcePolicy(arn: string): Statement[] {
+    const base = arn.replace(/^(arn:aws:lambda:[^:]+:[^:]+:function:[^:]+):.*$/, '$1');
+    return this.resourcePolicies.get(base) ?? [];
+  }
+
+  /** Starts dynalite and the function URL server; call before `provision`. */
+  static async startServers(): Promise<{
+    dynalite: Server;
+    dynamoEndpoint: string;
+    urlServer: Server;
+    functionUrlBase: string;
+  }> {
+    const dynalite = (requireFromHere('dynalite') as (options: object) => Server)({
+      createTableMs: 0,
+      deleteTableMs: 0,
+      updateTableMs: 0,
+    });
+    await new Promise<void>((resolve) => dynalite.listen(0, '127.0.0.1', resolve));
+    const urlServer = createServer();
+    await new Promise<void>((resolve) => urlServer.listen(0, '127.0.0.1', resolve));
+    return {
+      dynalite,
+      dynamoEndpoint: `http://127.0.0.1:${(dynalite.address() as AddressInfo).port}`,
+      urlServer,
+      functionUrlBase: `http://127.0.0.1:${(urlServer.address() as AddressInfo).port}`,
+    };
+  }
+
+  /** Creates every resource of the assembly the functions use, as CloudFormation would. */
+  async provision(servers: Awaited<ReturnType<typeof RehearsedStage.startServers>>): Promise<void> {
+    this.dynalite = servers.dynalite;
+    this.dynamoEndpoint = servers.dynamoEndpoint;
+    this.urlServer = servers.urlServer;
+    this.functionUrlBase = servers.functionUrlBase;
+    const { assembly } = this.options;
+
+    for (const table of resourcesOfType(assembly, 'AWS::DynamoDB::Table')) {
+      const p = table.properties;
+      const indexes = (p.GlobalSecondaryIndexes as Array<Record<string, unknown>> | undefined)?.map(
+        (index) => ({
+          IndexName: index.IndexName,
+          KeySchema: index.KeySchema,
+          Projection: index.Projection,
+        }),
+      );
+      await dynamoRequest(this.dynamoEndpoint, 'CreateTable', {
+        TableName: table.ref,
+        KeySchema: p.KeySchema,
+        AttributeDefinitions: p.AttributeDefinitions,
+        BillingMode: 'PAY_PER_REQUEST',
+        ...(indexes ? { GlobalSecondaryIndexes: indexes } : {}),
+      });
+    }
+
+    for (const queue of resourcesOfType(assembly, 'AWS::SQS::Queue')) {
+      const redrive = queue.properties.RedrivePolicy as
+        | { deadLetterTargetArn?: string; maxReceiveCount?: number }
+        | undefined;
+      this.options.queues.create({
+        name: queue.attributes.QueueName ?? queue.ref,
+        arn: queue.attributes.Arn ?? '',
+        url: queue.ref,
+        visibilityTimeoutSeconds: Number(queue.properties.VisibilityTimeout ?? 30),
+        ...(redrive?.deadLetterTargetArn
+          ? {
+              redrive: {
+                deadLetterTargetArn: redrive.deadLetterTargetArn,
+                maxReceiveCount: Number(redrive.maxReceiveCount ?? 10),
+              },
+            }
+          : {}),
+      });
+    }
+    for (const policy of resourcesOfType(assembly, 'AWS::SQS::QueuePolicy')) {
+      for (const url of (policy.properties.Queues as string[] | undefined) ?? []) {
+        const arn = this.options.queues.byUrl(url).settings.arn;
+        this.addResourcePolicy(
+          arn,
+          statementsOf(policy.properties.PolicyDocument, policy.logicalId),
+        );
+      }
+    }
+
+    for (const secret of resourcesOfType(assembly, 'AWS::SecretsManager::Secret')) {
+      const value = secret.properties.SecretString;
+      this.options.secrets.push({
+        name: String(secret.properties.Name ?? secret.logicalId),
+        arn: secret.ref,
+        ...(typeof value === 'string' ? { value, versionId: randomUUID() } : {}),
+      });
+    }
+
+    for (const role of resourcesOfType(assembly, 'AWS::IAM::Role')) {
+      const inline = (
+        (role.properties.Policies as
+          | Array<{ PolicyName: string; PolicyDocument: unknown }>
+          | undefined) ?? []
+      ).flatMap((policy) =>
+        statementsOf(policy.PolicyDocument, `${role.logicalId}/${policy.PolicyName}`),
+      );
+      if ((role.properties.ManagedPolicyArns as unknown[] | undefined)?.length) {
+        throw new RehearsalError(
+          `role ${role.logicalId} has managed policies, which the rehearsal cannot read`,
+        );
+      }
+      this.roles.set(role.ref, { name: constructName(role), statements: inline });
+    }
+    for (const policy of resourcesOfType(assembly, 'AWS::IAM::Policy')) {
+      for (const roleName of (policy.properties.Roles as string[] | undefined) ?? []) {
+        this.roles
+          .get(roleName)
+          ?.statements.push(...statementsOf(policy.properties.PolicyDocument, policy.logicalId));
+      }
+    }
+
+    for (const permission of resourcesOfType(assembly, 'AWS::Lambda::Permission')) {
+      const p = permission.properties;
+      const functionArn = String(p.FunctionName).startsWith('arn:')
+        ? String(p.FunctionName)
+        : `arn:aws:lambda:${REGION}:${ACCOUNT_ID}:function:${p.FunctionName}`;
+      const condition: Record<string, Record<string, string[]>> = {};
+      if (p.FunctionUrlAuthType)
+        condition.StringEquals = { 'lambda:FunctionUrlAuthType': [String(p.FunctionUrlAuthType)] };
+      if (p.InvokedViaFunctionUrl) condition.Bool = { 'lambda:InvokedViaFunctionUrl': ['true'] };
+      if (p.SourceArn) condition.ArnLike = { 'aws:SourceArn': [String(p.SourceArn)] };
+      if (p.SourceAccount)
+        condition.StringEquals = {
+          ...condition.StringEquals,
+          'aws:SourceAccount': [String(p.SourceAccount)],
+        };
+      const principal = String(p.Principal);
+      this.addResourcePolicy(functionArn, [
+        {
+          effect: 'Allow',
+          actions: [String(p.Action)],
+          resources: [functionArn, `${functionArn}:*`],
+          ...(Object.keys(condition).length > 0 ? { condition } : {}),
+          principals:
+            principal === '*'
+              ? '*'
+              : principal.endsWith('.amazonaws.com')
+                ? { aws: [], service: [principal] }
+                : { aws: [principal], service: [] },
+          source: permission.logicalId,
+        },
+      ]);
+    }
+
+    const functionResources = resourcesOfType(assembly, 'AWS::Lambda::Function');
+    const configFile = functionResources
+      .map(
+        (f) =>
+          (f.properties.Environment as { Variables?: Record<string, string> } | undefined)
+            ?.Variables?.WIREWATCH_CONFIG,
+      )
+      .find((path) => path !== undefined);
+    for (const resource of functionResources) {
+      const roleName = String(resource.properties.Role).split('/').pop() ?? '';
+      const role = this.roles.get(roleName);
+      if (!role)
+        throw new RehearsalError(
+          `function ${resource.logicalId} has a role the template does not define: ${String(resource.properties.Role)}`,
+        );
+      if (!resource.assetPath)
+        throw new RehearsalError(
+          `function ${resource.logicalId} has no bundled asset in ${assembly.directory}`,
+        );
+      const name = constructName(resource);
+      const caller: KnownCaller = {
+        name,
+        accessKeyId: accessKeyIdOf(resource.logicalId),
+        principal: assumedRoleArn(roleName, resource.ref),
+        policies: role.statements,
+      };
+      this.options.callers.set(caller.accessKeyId, caller);
+      const fn = new RehearsalFunction({
+        resource,
+        name,
+        caller,
+        secretAccessKey: randomBytes(30).toString('base64'),
+        endpointEnvironment: this.endpointEnvironment(),
+        logDirectory: this.options.logDirectory,
+        checkLogs: (action, logStream) => {
+          const logGroupArn = `arn:aws:logs:${REGION}:${ACCOUNT_ID}:log-group:${fn.logGroupName}`;
+          try {
+            this.options.endpoint.check(caller, {
+              action,
+              resource: `${logGroupArn}:log-stream:${logStream}`,
+            });
+            return true;
+          } catch {
+            return false;
+          }
+        },
+      });
+      this.functions.set(resource.ref, fn);
+    }
+
+    // The config the functions run with names the secret's keys; ops put their values.
+    if (configFile && functionResources[0]?.assetPath) {
+      const { secretNamesOf } = await import('../../shared/config/secrets.ts');
+      const path = configFile.replace(/^\/var\/task\//, `${functionResources[0].assetPath}/`);
+      this.secretNames.push(...secretNamesOf(readFileSync(path, 'utf8'), path));
+    }
+    const values = this.options.secretValues(this.secretNames);
+    for (const secret of this.options.secrets) {
+      if (secret.value === undefined && Object.keys(values).length > 0) {
+        secret.value = JSON.stringify(values);
+        secret.versionId = randomUUID();
+      }
+    }
+
+    for (const mapping of resourcesOfType(assembly, 'AWS::Lambda::EventSourceMapping')) {
+      const p = mapping.properties;
+      const fn = this.functionByNameOrArn(String(p.FunctionName));
+      const queue = this.options.queues.get(String(p.EventSourceArn));
+      const caller = this.callerOf(fn);
+      const esm: EventSourceMapping = {
+        function: fn,
+        caller,
+        queue,
+        batchSize: Number(p.BatchSize ?? 10),
+        windowMs: Number(p.MaximumBatchingWindowInSeconds ?? 0) * 1000,
+        reportFailures: ((p.FunctionResponseTypes as string[] | undefined) ?? []).includes(
+          'ReportBatchItemFailures',
+        ),
+        maxConcurrency: Number(
+          (p.ScalingConfig as { MaximumConcurrency?: number } | undefined)?.MaximumConcurrency ??
+            DEFAULT_MAX_CONCURRENCY,
+        ),
+        running: 0,
+      };
+      // Lambda checks the role when the mapping is created, then polls with it.
+      for (const action of ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes']) {
+        try {
+          this.options.endpoint.check(caller, { action, resource: queue.settings.arn });
+        } catch (error) {
+          esm.disabled = (error as Error).message;
+        }
+      }
+      this.mappings.push(esm);
+    }
+
+    servers.urlServer.on('request', (request, response) => {
+      this.serveFunctionUrl(request)
+        .then((result) => {
+          response.writeHead(result.statusCode, result.headers);
+          response.end(result.body);
+        })
+        .catch((error: unknown) => {
+          response.writeHead(502, { 'Content-Type': 'text/plain' });
+          response.end(String(error));
+        });
+    });
+  }
+
+  private addResourcePolicy(arn: string, statements: Statement[]): void {
+    this.resourcePolicies.set(arn, [...(this.resourcePolicies.get(arn) ?? []), ...statements]);
+  }
+
+  private endpointEnvironment(): Record<string, string> {
+    const url = this.options.endpoint.endpoint;
+    return {
+      AWS_ENDPOINT_URL: url,
+      AWS_ENDPOINT_URL_DYNAMODB: url,
+      AWS_ENDPOINT_URL_SQS: url,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: url,
+      AWS_ENDPOINT_URL_SESV2: url,
+      AWS_ENDPOINT_URL_SSM: url,
+      AWS_ENDPOINT_URL_CLOUDWATCH: url,
+    };
+  }
+
+  functionByNameOrArn(nameOrArn: string): RehearsalFunction {
+    const name = nameOrArn.startsWith('arn:') ? (nameOrArn.split(':')[6] ?? '') : nameOrArn;
+    const fn = this.functions.get(name);
+    if (!fn) throw new RehearsalError(`no function ${nameOrArn} in the assembly`);
+    return fn;
+  }
+
+  private callerOf(fn: RehearsalFunction): KnownCaller {
+    const caller = [...this.options.callers.values()].find((c) => c.name === fn.name);
+    if (!caller) throw new RehearsalError(`no caller for function ${fn.name}`);
+    return caller;
+  }
+
+  /** The schedules of the assembly by construct name (`PollSchedule`). */
+  scheduleNames(): string[] {
+    return resourcesOfType(this.options.assembly, 'AWS::Scheduler::Schedule').map(constructName);
+  }
+
+  /**
+   * Fires a schedule as EventBridge Scheduler does: with the schedule's role,
+   * an asynchronous invocation of its target; a failed invocation is retried
+   * as the function's event invoke config says, then goes to its dead-letter
+   * queue. Resolves when the invocation and its retries are done.
+   */
+  async fireSchedule(name: string): Promise<ScheduleFiring> {
+    const schedule = resourcesOfType(this.options.assembly, 'AWS::Scheduler::Schedule').find(
+      (s) => constructName(s) === name,
+    );
+    if (!schedule) throw new RehearsalError(`no schedule ${name}`);
+    const target = schedule.properties.Target as {
+      Arn: string;
+      RoleArn: string;
+      Input?: string;
+      DeadLetterConfig?: { Arn?: string };
+    };
+    const roleName = target.RoleArn.split('/').pop() ?? '';
+    const role = this.roles.get(roleName);
+    const scheduler: KnownCaller = {
+      name,
+      accessKeyId: `scheduler-${name}`,
+      principal: assumedRoleArn(roleName, 'scheduler'),
+      policies: role?.statements ?? [],
+    };
+    const fn = this.functionByNameOrArn(target.Arn);
+    const event = target.Input ? JSON.parse(target.Input) : {};
+    const firing = (ok: boolean, detail?: string): ScheduleFiring => {
+      const result = { schedule: name, ok, ...(detail ? { detail } : {}) };
+      this.firings.push(result);
+      return result;
+    };
+    try {
+      this.options.endpoint.check(scheduler, {
+        action: 'lambda:InvokeFunction',
+        resource: target.Arn,
+      });
+    } catch (error) {
+      const dlq = target.DeadLetterConfig?.Arn;
+      if (dlq)
+        this.sendToQueueAs(
+          scheduler,
+          dlq,
+          JSON.stringify(event),
+          `scheduler could not invoke: ${(error as Error).message}`,
+        );
+      return firing(false, (error as Error).message);
+    }
+    return this.invokeAsync(fn, event, `schedule ${name}`).then(({ ok, detail }) =>
+      firing(ok, detail),
+    );
+  }
+
+  private async invokeAsync(
+    fn: RehearsalFunction,
+    event: unknown,
+    source: string,
+  ): Promise<{ ok: boolean; detail?: string }> {
+    const config = resourcesOfType(this.options.assembly, 'AWS::Lambda::EventInvokeConfig').find(
+      (c) => this.functionByNameOrArn(String(c.properties.FunctionName)) === fn,
+    );
+    const retries = Number(config?.properties.MaximumRetryAttempts ?? 2);
+    let last = '';
+    for (let attempt = 0; attempt <= retries; attempt += 1) {
+      const result = await fn.invoke(event, source, DEFAULT_MAX_CONCURRENCY);
+      if (result.ok) return { ok: true };
+      last = `${result.error.errorType}: ${result.error.errorMessage}`;
+    }
+    const resource = [...this.functions.entries()].find(([, f]) => f === fn)?.[0];
+    const deployed = this.options.assembly.resources.find(
+      (r) => r.type === 'AWS::Lambda::Function' && r.ref === resource,
+    );
+    const deadLetter =
+      (deployed?.properties.DeadLetterConfig as { TargetArn?: string } | undefined)?.TargetArn ??
+      (config?.properties.DestinationConfig as { OnFailure?: { Destination?: string } } | undefined)
+        ?.OnFailure?.Destination;
+    if (deadLetter?.includes(':sqs:')) {
+      this.sendToQueueAs(this.callerOf(fn), deadLetter, JSON.stringify(event), last);
+    }
+    return { ok: false, detail: last };
+  }
+
+  /** Sends a message to a queue by ARN as `caller` (Lambda and Scheduler do so with the role). */
+  private sendToQueueAs(caller: KnownCaller, queueArn: string, body: string, reason: string): void {
+    try {
+      this.options.endpoint.check(caller, { action: 'sqs:SendMessage', resource: queueArn });
+      this.options.queues.send(this.options.queues.get(queueArn), body, {
+        ErrorMessage: { DataType: 'String', StringValue: reason.slice(0, 4096) },
+      });
+    } catch {
+      // Denied: recorded by the check; on AWS the event is lost, which the report shows.
+    }
+  }
+
+  /**
+   * Runs the event source mappings until nothing is left to do: every queue
+   * with a mapping is empty or holds only messages that failed for good.
+   * When only messages hidden by their visibility timeout remain, the queues'
+   * clock moves to when the next one shows again.
+   */
+  async settle(): Promise<void> {
+    for (;;) {
+      let started = false;
+      for (const esm of this.mappings) {
+        if (esm.disabled) continue;
+        while (esm.running < esm.maxConcurrency) {
+          const visible = this.options.queues.visible(esm.queue).length;
+          if (visible === 0) {
+            esm.waitingSince = undefined;
+            break;
+          }
+          if (visible < esm.batchSize && esm.windowMs > 0) {
+            esm.waitingSince ??= Date.now();
+            if (Date.now() - esm.waitingSince < esm.windowMs) break;
+          }
+          esm.waitingSince = undefined;
+          const messages = this.receive(esm);
+          if (messages.length === 0) break;
+          started = true;
+          this.track(this.deliver(esm, messages));
+        }
+      }
+      if (this.pending.size > 0) {
+        await Promise.race([...this.pending, sleep(50)]);
+        continue;
+      }
+      if (started) continue;
+      if (this.mappings.some((esm) => !esm.disabled && esm.waitingSince !== undefined)) {
+        await sleep(50);
+        continue;
+      }
+      const mapped = new Set(this.mappings.filter((m) => !m.disabled).map((m) => m.queue));
+      const hidden = [...mapped].some((q) =>
+        q.messages.some((m) => m.visibleAt > this.options.queues.now()),
+      );
+      if (hidden && this.options.queues.skipToNextVisible()) continue;
+      return;
+    }
+  }
+
+  private track(promise: Promise<unknown>): void {
+    this.pending.add(promise);
+    promise.finally(() => this.pending.delete(promise)).catch(() => undefined);
+  }
+
+  private receive(esm: EventSourceMapping): QueueMessage[] {
+    try {
+      this.options.endpoint.check(esm.caller, {
+        action: 'sqs:ReceiveMessage',
+        resource: esm.queue.settings.arn,
+      });
+    } catch (error) {
+      esm.disabled = (error as Error).message;
+      return [];
+    }
+    return this.options.queues.receive(esm.queue, esm.batchSize);
+  }
+
+  private async deliver(esm: EventSourceMapping, messages: QueueMessage[]): Promise<void> {
+    esm.running += 1;
+    try {
+      const event: SQSEvent = { Records: messages.map((m) => toRecord(m, esm.queue.settings.arn)) };
+      const result = await esm.function.invoke(
+        event,
+        `queue ${esm.queue.settings.name}`,
+        esm.maxConcurrency,
+      );
+      if (!result.ok) return;
+      let failed = new Set<string>();
+      if (esm.reportFailures) {
+        const failures =
+          (result.result as { batchItemFailures?: Array<{ itemIdentifier?: string }> } | null)
+            ?.batchItemFailures ?? [];
+        const ids = failures.map((f) => f.itemIdentifier);
+        // Lambda fails the whole batch on a response it cannot read.
+        if (ids.some((id) => !id || !messages.some((m) => m.messageId === id))) {
+          failed = new Set(messages.map((m) => m.messageId));
+        } else {
+          failed = new Set(ids as string[]);
+        }
+      }
+      const done = messages.filter((m) => !failed.has(m.messageId));
+      if (done.length === 0) return;
+      try {
+        this.options.endpoint.check(esm.caller, {
+          action: 'sqs:DeleteMessage',
+          resource: esm.queue.settings.arn,
+        });
+        for (const message of done) this.options.queues.delete(esm.queue, message.receiptHandle);
+      } catch {
+        // Denied: the messages come back after their visibility timeout, as on AWS.
+      }
+    } finally {
+      esm.running -= 1;
+    }
+  }
+
+  /** Serves a function URL request as Lambda does: resource policy first, then a 2.0 event. */
+  private async serveFunctionUrl(
+    request: IncomingMessage,
+  ): Promise<{ statusCode: number; headers: Record<string, string>; body: string | Buffer }> {
+    const url = new URL(request.url ?? '/', this.functionUrlBase);
+    const [, urlId = '', ...rest] = url.pathname.split('/');
+    const urlResource = resourcesOfType(this.options.assembly, 'AWS::Lambda::Url').find(
+      (u) => u.logicalId === urlId,
+    );
+    if (!urlResource) return { statusCode: 404, headers: {}, body: 'no such function URL\n' };
+    const fnArn = String(urlResource.properties.TargetFunctionArn);
+    const fn = this.functionByNameOrArn(fnArn);
+    const anonymous: Caller = { principal: '*', policies: [] };
+    const authType = String(urlResource.properties.AuthType);
+    for (const [action, context] of [
+      ['lambda:InvokeFunctionUrl', { 'lambda:FunctionUrlAuthType': authType }],
+      ['lambda:InvokeFunction', { 'lambda:InvokedViaFunctionUrl': 'true' }],
+    ] as const) {
+      const decision = authorize(
+        anonymous,
+        { action, resource: fnArn, context },
+        this.resourcePolicy(fnArn),
+      );
+      this.options.endpoint.recordExternal({
+        caller: `${fn.name} function URL (anonymous)`,
+        action,
+        resource: fnArn,
+        allowed: decision.allowed,
+        ...(decision.allowed ? {} : { message: decision.message }),
+      });
+      if (!decision.allowed)
+        return {
+          statusCode: 403,
+          headers: { 'Content-Type': 'application/json' },
+          body: '{"Message":"Forbidden"}',
+        };
+    }
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks);
+    const headers = Object.fromEntries(
+      Object.entries(request.headers).map(([k, v]) => [
+        k,
+        Array.isArray(v) ? v.join(',') : (v ?? ''),
+      ]),
+    );
+    const now = new Date();
+    const path = `/${rest.join('/')}`;
+    const event = {
+      version: '2.0',
+      routeKey: '$default',
+      rawPath: path,
+      rawQueryString: url.search.slice(1),
+      headers,
+      ...(url.search ? { queryStringParameters: Object.fromEntries(url.searchParams) } : {}),
+      requestContext: {
+        accountId: 'anonymous',
+        apiId: urlId,
+        domainName: url.host,
+        domainPrefix: urlId,
+        http: {
+          method: request.method ?? 'GET',
+          path,
+          protocol: 'HTTP/1.1',
+          sourceIp: '127.0.0.1',
+          userAgent: headers['user-agent'] ?? '',
+        },
+        requestId: randomUUID(),
+        routeKey: '$default',
+        stage: '$default',
+        time: now.toUTCString(),
+        timeEpoch: now.getTime(),
+      },
+      ...(body.length > 0
+        ? { body: body.toString('base64'), isBase64Encoded: true }
+        : { isBase64Encoded: false }),
+    };
+    const result = await fn.invoke(event, 'function URL', DEFAULT_MAX_CONCURRENCY);
+    if (!result.ok)
+      return {
+        statusCode: 502,
+        headers: { 'Content-Type': 'application/json' },
+        body: '{"Message":"Internal Server Error"}',
+      };
+    const value = result.result as
+      | {
+          statusCode?: number;
+          headers?: Record<string, string>;
+          body?: string;
+          isBase64Encoded?: boolean;
+        }
+      | string
+      | null;
+    if (value === null || typeof value !== 'object' || value.statusCode === undefined) {
+      return {
+        statusCode: 200,
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(value),
+      };
+    }
+    return {
+      statusCode: value.statusCode,
+      headers: value.headers ?? {},
+      body: value.isBase64Encoded ? Buffer.from(value.body ?? '', 'base64') : (value.body ?? ''),
+    };
+  }
+
+  /** Reads a whole table, outside IAM (the rehearsal looking, not a function). */
+  async scanTable(tableName: string): Promise<Array<Record<string, unknown>>> {
+    const output = (await dynamoRequest(this.dynamoEndpoint, 'Scan', { TableName: tableName })) as {
+      Items?: Array<Record<string, unknown>>;
+    };
+    return output.Items ?? [];
+  }
+
+  /** Dead-letter queues: redrive targets, and the queues the functions and schedules send failures to. */
+  deadLetterQueues(): RehearsalQueue[] {
+    const arns = new Set<string>();
+    for (const queue of this.options.queues.all()) {
+      if (queue.settings.redrive) arns.add(queue.settings.redrive.deadLetterTargetArn);
+    }
+    for (const resource of this.options.assembly.resources) {
+      const p = resource.properties;
+      const target = (p.DeadLetterConfig as { TargetArn?: string } | undefined)?.TargetArn;
+      if (target) arns.add(target);
+      const scheduleTarget = (p.Target as { DeadLetterConfig?: { Arn?: string } } | undefined)
+        ?.DeadLetterConfig?.Arn;
+      if (scheduleTarget) arns.add(scheduleTarget);
+    }
+    return this.options.queues.all().filter((q) => arns.has(q.settings.arn));
+  }
+
+  /** A resource's name in the report, from an ARN: `AlertsQueue`, `StoryFingerprintsTable/index/x`. */
+  describe(arn: string): string {
+    const table = /^(arn:aws:dynamodb:[^:]+:[^:]+:table\/[^/]+)(\/.*)?$/.exec(arn);
+    const logStream = /^(arn:aws:logs:[^:]+:[^:]+:log-group:[^:]+):log-stream:.*$/.exec(arn);
+    const base = table?.[1] ?? (logStream ? `${logStream[1]}:*` : arn);
+    const resource =
+      resourceBy(this.options.assembly, base) ?? resourceBy(this.options.assembly, arn);
+    if (!resource) return arn;
+    return `${constructName(resource)}${table?.[2] ?? ''}${logStream ? ' (log stream)' : ''}`;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.functions.values()].map((fn) => fn.stop()));
+    for (const server of [this.dynalite, this.urlServer]) {
+      if (!server) continue;
+      server.closeAllConnections?.();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  }
+}
+
+function toRecord(message: QueueMessage, queueArn: string): SQSRecord {
+  return {
+    messageId: message.messageId,
+    receiptHandle: message.receiptHandle,
+    body: message.body,
+    attributes: {
+      ApproximateReceiveCount: String(message.receiveCount),
+      SentTimestamp: String(message.sentAt),
+      SenderId: 'AROAREHEARSAL',
+      ApproximateFirstReceiveTimestamp: String(message.firstReceivedAt ?? message.sentAt),
+    },
+    messageAttributes: Object.fromEntries(
+      Object.entries(message.messageAttributes).map(([name, value]) => [
+        name,
+        {
+          dataType: value.DataType,
+          stringValue: value.StringValue,
+          stringListValues: [],
+          binaryListValues: [],
+        },
+      ]),
+    ),
+    md5OfBody: message.md5OfBody,
+    eventSource: 'aws:sqs',
+    eventSourceARN: queueArn,
+    awsRegion: REGION,
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
