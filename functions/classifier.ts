@@ -6,7 +6,7 @@
  * items writes their count as the `RecordsFailed` metric, so that they raise
  * an alarm at once rather than in the dead-letter queue five receives later.
  */
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { sharedDocumentClient, sharedSqsClient } from '../shared/adapters/aws-clients.ts';
 import { PipelineMetrics } from '../shared/adapters/pipeline-metrics.ts';
 import { createPowertoolsLogger } from '../shared/adapters/powertools-logger.ts';
@@ -53,7 +53,8 @@ const classify = createClassifierHandler({
   logger,
 });
 
-export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
+export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+  logger.addContext(context);
   const response = await classify(event);
   metrics.recordFailedRecords(response.batchItemFailures.length);
   metrics.publish();
