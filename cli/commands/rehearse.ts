@@ -38,8 +38,8 @@ export function registerRehearseCommand(program: Command): void {
     )
     .option(
       '--digest-wait <seconds>',
-      'how long to wait for digests due within the minute (0: do not wait)',
-      '75',
+      'how long to wait for the digests queued in the first cycle (0: do not wait)',
+      '180',
     )
     .option('--json', 'print the report as JSON')
     .action(

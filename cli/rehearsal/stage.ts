@@ -61,6 +61,8 @@ export interface ScheduleFiring {
   schedule: string;
   ok: boolean;
   detail?: string;
+  /** What the function returned (invisible to the scheduler on AWS; the rehearsal looks). */
+  result?: unknown;
 }
 
 const requireFromHere = createRequire(import.meta.url);
@@ -470,16 +472,17 @@ export class RehearsedStage {
         );
       return firing(false, (error as Error).message);
     }
-    return this.invokeAsync(fn, event, `schedule ${name}`).then(({ ok, detail }) =>
-      firing(ok, detail),
-    );
+    const outcome = await this.invokeAsync(fn, event, `schedule ${name}`);
+    const result = firing(outcome.ok, outcome.detail);
+    if (outcome.ok) result.result = outcome.result;
+    return result;
   }
 
   private async invokeAsync(
     fn: RehearsalFunction,
     event: unknown,
     source: string,
-  ): Promise<{ ok: boolean; detail?: string }> {
+  ): Promise<{ ok: boolean; detail?: string; result?: unknown }> {
     const config = resourcesOfType(this.options.assembly, 'AWS::Lambda::EventInvokeConfig').find(
       (c) => this.functionByNameOrArn(String(c.properties.FunctionName)) === fn,
     );
@@ -487,7 +490,7 @@ export class RehearsedStage {
     let last = '';
     for (let attempt = 0; attempt <= retries; attempt += 1) {
       const result = await fn.invoke(event, source, DEFAULT_MAX_CONCURRENCY);
-      if (result.ok) return { ok: true };
+      if (result.ok) return { ok: true, result: result.result };
       last = `${result.error.errorType}: ${result.error.errorMessage}`;
     }
     const resource = [...this.functions.entries()].find(([, f]) => f === fn)?.[0];
