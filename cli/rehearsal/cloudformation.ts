@@ -34,7 +34,7 @@ export interface DeployedResource {
   ref: string;
   /** What `Fn::GetAtt` returns, by attribute name. */
   attributes: Record<string, string>;
-  /** `aws:asset:path` of the resource's metadata: the directory of its bundled code. */
+  /** The directory of the resource's bundled code in the assembly (from the asset manifest). */
   assetPath?: string;
   /** `aws:cdk:path` of the resource's metadata (`WirewatchDevService/Poller/Function/Resource`). */
   cdkPath?: string;
@@ -299,6 +299,37 @@ function stacksInOrder(artifacts: Record<string, ManifestArtifact>): string[] {
   return ordered;
 }
 
+/**
+ * Where the stack's file assets are in the assembly, by the S3 object key a
+ * template refers to them with (`<hash>.zip` -> `asset.<hash>`).
+ */
+function assetsOf(
+  directory: string,
+  artifacts: Record<string, ManifestArtifact>,
+  stack: ManifestArtifact,
+): Map<string, string> {
+  const files = new Map<string, string>();
+  for (const dependency of stack.dependencies ?? []) {
+    const artifact = artifacts[dependency] as { type: string; properties?: { file?: string } };
+    if (artifact?.type !== 'cdk:asset-manifest' || !artifact.properties?.file) continue;
+    const manifest = JSON.parse(
+      readFileSync(join(directory, artifact.properties.file), 'utf8'),
+    ) as {
+      files?: Record<
+        string,
+        { source: { path?: string }; destinations: Record<string, { objectKey: string }> }
+      >;
+    };
+    for (const file of Object.values(manifest.files ?? {})) {
+      if (!file.source.path) continue;
+      for (const destination of Object.values(file.destinations)) {
+        files.set(destination.objectKey, file.source.path);
+      }
+    }
+  }
+  return files;
+}
+
 /** Reads a cloud assembly directory (`cdk synth --output`) and deploys it on paper. */
 export function loadAssembly(directory: string, addresses: LocalAddresses): DeployedAssembly {
   let manifest: { artifacts?: Record<string, ManifestArtifact> };
@@ -321,6 +352,7 @@ export function loadAssembly(directory: string, addresses: LocalAddresses): Depl
     const stackName = artifact.properties?.stackName ?? artifactId;
     stackNames.push(stackName);
     const template = JSON.parse(readFileSync(join(directory, templateFile), 'utf8')) as Template;
+    const assetFiles = assetsOf(directory, artifacts, artifact);
     const byLogicalId = new Map<string, DeployedResource>();
     const resolver = new Resolver(stackName, template, byLogicalId, exports);
     const templateResources = Object.entries(template.Resources ?? {});
@@ -340,9 +372,6 @@ export function loadAssembly(directory: string, addresses: LocalAddresses): Depl
         ...(typeof resource.Metadata?.['aws:cdk:path'] === 'string'
           ? { cdkPath: resource.Metadata['aws:cdk:path'] }
           : {}),
-        ...(typeof resource.Metadata?.['aws:asset:path'] === 'string'
-          ? { assetPath: join(directory, resource.Metadata['aws:asset:path']) }
-          : {}),
       });
     }
     for (const [logicalId, resource] of templateResources) {
@@ -351,6 +380,9 @@ export function loadAssembly(directory: string, addresses: LocalAddresses): Depl
         resource.Properties ?? {},
         `${logicalId}.Properties`,
       ) as Record<string, unknown>;
+      const code = deployed.properties.Code as { S3Key?: string } | undefined;
+      const asset = code?.S3Key ? assetFiles.get(code.S3Key) : undefined;
+      if (asset) deployed.assetPath = join(directory, asset);
       resources.push(deployed);
     }
     outputs[stackName] = {};

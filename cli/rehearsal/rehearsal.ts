@@ -28,6 +28,12 @@ import { GrantUsage } from './iam.ts';
 import { RehearsalQueues } from './sqs-queues.ts';
 import { RehearsalError, RehearsedStage } from './stage.ts';
 
+/** Slack answers the first posts of a rehearsal with 503: each must be delivered later, once. */
+const SLACK_OUTAGE_POSTS = 2;
+
+/** A message no function can read, put on each consumed queue to see it dead-lettered with its reason. */
+const POISON_BODY = '{"rehearsal":"poison message"}';
+
 /** The port the rehearsal stage's config expects its feeds on (`infra/config/wirewatch.rehearsal.yaml`). */
 export const REHEARSAL_FEED_PORT = 47810;
 
@@ -52,9 +58,16 @@ export interface CycleFigures {
 export interface RehearsalReport {
   assembly: string;
   stacks: string[];
+  /** What was made from the templates: tables (keys, indexes, TTL) and queues (timeouts, redrive). */
+  resources: string[];
   deliveries: { email: number; slack: number };
   cycles: CycleFigures[];
   unsubscribe?: { link: string; get: number; post: number; recorded: number };
+  /** Slack posts refused with 503 (the outage), then delivered on a retry. */
+  slackOutage: { refused: number; duplicates: number };
+  emailDuplicates: number;
+  /** The poison message put on each consumed queue, and what became of it. */
+  poison: Array<{ queue: string; consumer: string; reason: string; receives: number }>;
   failedInvocations: Array<{ function: string; source: string; error: string }>;
   deadLetters: Array<{ queue: string; body: string; reason: string }>;
   calls: Array<{
@@ -97,12 +110,25 @@ async function synthesise(repoRoot: string, outDir: string): Promise<void> {
 }
 
 /** A stand-in for Slack's incoming webhooks: keeps every post, answers `ok`. */
-async function startSlack(): Promise<{ server: Server; url: string; posts: unknown[] }> {
+/**
+ * A stand-in for Slack's incoming webhooks: keeps every post and answers
+ * `ok`, except the first `outage` posts, which get a 503 as during an outage.
+ */
+async function startSlack(
+  outage: number,
+): Promise<{ server: Server; url: string; posts: unknown[]; refused: () => number }> {
   const posts: unknown[] = [];
+  let refused = 0;
   const server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (c: Buffer) => chunks.push(c));
     request.on('end', () => {
+      if (refused < outage) {
+        refused += 1;
+        response.writeHead(503, { 'Content-Type': 'text/plain' });
+        response.end('service unavailable');
+        return;
+      }
       try {
         posts.push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
         response.writeHead(200, { 'Content-Type': 'text/plain' });
@@ -119,7 +145,20 @@ async function startSlack(): Promise<{ server: Server; url: string; posts: unkno
     server,
     url: `http://127.0.0.1:${port}/services/T0REHEARSAL/B0REHEARSAL/rehearsal`,
     posts,
+    refused: () => refused,
   };
+}
+
+/** How many items of `values` repeat an earlier one. */
+function duplicates(values: string[]): number {
+  return values.length - new Set(values).size;
+}
+
+/** The Message-ID header of a raw email. */
+function messageIdOf(email: SentEmail): string {
+  const text = email.raw.toString('utf8');
+  const headers = text.slice(0, text.search(/\r?\n\r?\n/)).replace(/\r?\n[ \t]+/g, ' ');
+  return /^Message-ID:\s*(.*)$/im.exec(headers)?.[1]?.trim() ?? email.messageId;
 }
 
 async function closeServer(server: Server): Promise<void> {
@@ -196,7 +235,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalRepo
     dynamoEndpoint: servers.dynamoEndpoint,
   });
   await endpoint.start();
-  const slack = await startSlack();
+  const slack = await startSlack(SLACK_OUTAGE_POSTS);
   let feeds: FeedServer | undefined;
   try {
     try {
@@ -324,6 +363,41 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalRepo
 
     cycles.push(await runCycle('cycle 2', false));
 
+    // Poison messages: each consumer must dead-letter them at once, with the reason.
+    for (const mapping of stage.mappings) queues.send(mapping.queue, POISON_BODY);
+    await stage.settle();
+    const poison: RehearsalReport['poison'] = [];
+    for (const mapping of stage.mappings) {
+      const target = mapping.queue.settings.redrive?.deadLetterTargetArn;
+      const letter = target
+        ? queues.get(target).messages.find((m) => m.body === POISON_BODY)
+        : undefined;
+      const entry = {
+        queue: stage.describe(mapping.queue.settings.arn),
+        consumer: mapping.function.name,
+        reason: letter?.messageAttributes.reason?.StringValue ?? '',
+        receives: letter?.receiveCount ?? 0,
+      };
+      poison.push(entry);
+      log(
+        `poison message on ${entry.queue}: ${letter ? `dead-lettered by ${entry.consumer}: ${entry.reason}` : 'not dead-lettered'}`,
+      );
+      if (!letter || !entry.reason) {
+        problems.push(
+          `a poison message on ${entry.queue} was not dead-lettered with a reason by ${entry.consumer}`,
+        );
+      }
+    }
+
+    const slackDuplicates = duplicates(slack.posts.map((post) => JSON.stringify(post)));
+    const emailDuplicates = duplicates(emails.map(messageIdOf));
+    if (slack.refused() < SLACK_OUTAGE_POSTS) problems.push('the Slack outage was never hit');
+    if (slackDuplicates + emailDuplicates > 0) {
+      problems.push(
+        `${slackDuplicates} Slack post(s) and ${emailDuplicates} email(s) were sent twice`,
+      );
+    }
+
     const first = cycles[0] as CycleFigures;
     const second = cycles[1] as CycleFigures;
     if (first.emails === 0) problems.push('no email was delivered');
@@ -346,14 +420,16 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalRepo
     if (failedInvocations.length > 0)
       problems.push(`${failedInvocations.length} invocation(s) failed`);
     const deadLetters = stage.deadLetterQueues().flatMap((queue) =>
-      queue.messages.map((m) => ({
-        queue: (stage as RehearsedStage).describe(queue.settings.arn),
-        body: m.body.slice(0, 300),
-        reason:
-          m.messageAttributes.reason?.StringValue ??
-          m.messageAttributes.ErrorMessage?.StringValue ??
-          `received ${m.receiveCount} times without success`,
-      })),
+      queue.messages
+        .filter((m) => m.body !== POISON_BODY)
+        .map((m) => ({
+          queue: (stage as RehearsedStage).describe(queue.settings.arn),
+          body: m.body.slice(0, 300),
+          reason:
+            m.messageAttributes.reason?.StringValue ??
+            m.messageAttributes.ErrorMessage?.StringValue ??
+            `received ${m.receiveCount} times without success`,
+        })),
     );
     if (deadLetters.length > 0) problems.push(`${deadLetters.length} dead letter(s)`);
 
@@ -399,12 +475,35 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalRepo
         return cold?.coldStartMs !== undefined ? [[fn.name, cold.coldStartMs]] : [];
       }),
     );
+    const resources = [
+      ...assembly.resources
+        .filter((r) => r.type === 'AWS::DynamoDB::Table')
+        .map((table) => {
+          const p = table.properties as {
+            KeySchema?: Array<{ AttributeName: string }>;
+            GlobalSecondaryIndexes?: Array<{ IndexName: string }>;
+            TimeToLiveSpecification?: { AttributeName?: string };
+          };
+          const keys = (p.KeySchema ?? []).map((k) => k.AttributeName).join(' + ');
+          const indexes = (p.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName);
+          const ttl = p.TimeToLiveSpecification?.AttributeName;
+          return `table ${stage?.describe(table.attributes.Arn ?? '')}: ${keys}${indexes.length ? `, index ${indexes.join(', ')}` : ''}${ttl ? `, TTL ${ttl}` : ''}`;
+        }),
+      ...queues.all().map((queue) => {
+        const redrive = queue.settings.redrive;
+        return `queue ${stage?.describe(queue.settings.arn)}: visibility ${queue.settings.visibilityTimeoutSeconds} s${redrive ? `, to ${stage?.describe(redrive.deadLetterTargetArn)} after ${redrive.maxReceiveCount} receives` : ''}`;
+      }),
+    ];
     const report: RehearsalReport = {
       assembly: assemblyDir,
       stacks: assembly.stackNames,
+      resources,
       deliveries: { email: emails.length, slack: slack.posts.length },
       cycles,
       ...(unsubscribe ? { unsubscribe } : {}),
+      slackOutage: { refused: slack.refused(), duplicates: slackDuplicates },
+      emailDuplicates,
+      poison,
       failedInvocations,
       deadLetters,
       calls: callList,
@@ -437,6 +536,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalRepo
 export function formatReport(report: RehearsalReport): string {
   const lines: string[] = [];
   lines.push(`rehearsal of ${report.stacks.join(' + ')} (${report.assembly})`);
+  for (const resource of report.resources) lines.push(`  ${resource}`);
   report.cycles.forEach((cycle, i) => {
     const invocations = Object.entries(cycle.invocations)
       .map(([name, n]) => `${name} ${n.ok}${n.failed ? ` (+${n.failed} failed)` : ''}`)
@@ -448,6 +548,14 @@ export function formatReport(report: RehearsalReport): string {
   if (report.unsubscribe) {
     lines.push(
       `  unsubscribe: GET ${report.unsubscribe.get}, one-click POST ${report.unsubscribe.post}, ${report.unsubscribe.recorded} recorded`,
+    );
+  }
+  lines.push(
+    `  Slack outage: ${report.slackOutage.refused} post(s) refused with 503 and retried; duplicates: ${report.slackOutage.duplicates} Slack, ${report.emailDuplicates} email`,
+  );
+  for (const poison of report.poison) {
+    lines.push(
+      `  poison message on ${poison.queue}: ${poison.reason ? `dead-lettered by ${poison.consumer} (${poison.reason})` : 'NOT dead-lettered'}`,
     );
   }
   lines.push(

@@ -248,6 +248,13 @@ export class RehearsedStage {
       }
     }
 
+    // A schedule's role is named after the schedule in reports.
+    for (const schedule of resourcesOfType(assembly, 'AWS::Scheduler::Schedule')) {
+      const roleArn = (schedule.properties.Target as { RoleArn?: string } | undefined)?.RoleArn;
+      const role = roleArn ? this.roles.get(roleArn.split('/').pop() ?? '') : undefined;
+      if (role) role.name = constructName(schedule);
+    }
+
     for (const permission of resourcesOfType(assembly, 'AWS::Lambda::Permission')) {
       const p = permission.properties;
       const functionArn = String(p.FunctionName).startsWith('arn:')
@@ -758,11 +765,14 @@ export class RehearsedStage {
   describe(arn: string): string {
     const table = /^(arn:aws:dynamodb:[^:]+:[^:]+:table\/[^/]+)(\/.*)?$/.exec(arn);
     const logStream = /^(arn:aws:logs:[^:]+:[^:]+:log-group:[^:]+):log-stream:.*$/.exec(arn);
-    const base = table?.[1] ?? (logStream ? `${logStream[1]}:*` : arn);
+    const qualified = /^(arn:aws:lambda:[^:]+:[^:]+:function:[^:]+)(:.+)$/.exec(arn);
+    const base = table?.[1] ?? (logStream ? `${logStream[1]}:*` : (qualified?.[1] ?? arn));
     const resource =
       resourceBy(this.options.assembly, base) ?? resourceBy(this.options.assembly, arn);
-    if (!resource) return arn;
-    return `${constructName(resource)}${table?.[2] ?? ''}${logStream ? ' (log stream)' : ''}`;
+    // Not a resource of the stacks (an SES identity): the resource part of the ARN.
+    if (!resource) return arn.split(':').slice(5).join(':') || arn;
+    const detail = table?.[2] ?? qualified?.[2] ?? (logStream ? ' (log stream)' : '');
+    return `${constructName(resource)}${detail}`;
   }
 
   async stop(): Promise<void> {

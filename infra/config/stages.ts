@@ -49,19 +49,21 @@ export interface StageConfig {
   };
 }
 
+const DEV: StageConfig = {
+  name: 'dev',
+  configFile: 'infra/config/wirewatch.dev.yaml',
+  pollEvery: Duration.minutes(5),
+  pollerTimeout: Duration.minutes(5),
+  dataRemovalPolicy: RemovalPolicy.DESTROY,
+  logRetention: RetentionDays.ONE_WEEK,
+  maxReceiveCount: 5,
+  notifierMaxConcurrency: 2,
+  sesIdentity: 'wirewatch.example',
+  alarms: { failingFeeds: 1, failingFeedsRuns: 3, noItemsFor: Duration.hours(6) },
+};
+
 export const STAGES: Readonly<Record<StageName, StageConfig>> = {
-  dev: {
-    name: 'dev',
-    configFile: 'infra/config/wirewatch.dev.yaml',
-    pollEvery: Duration.minutes(5),
-    pollerTimeout: Duration.minutes(5),
-    dataRemovalPolicy: RemovalPolicy.DESTROY,
-    logRetention: RetentionDays.ONE_WEEK,
-    maxReceiveCount: 5,
-    notifierMaxConcurrency: 2,
-    sesIdentity: 'wirewatch.example',
-    alarms: { failingFeeds: 1, failingFeedsRuns: 3, noItemsFor: Duration.hours(6) },
-  },
+  dev: DEV,
   prod: {
     name: 'prod',
     configFile: 'infra/config/wirewatch.prod.yaml',
@@ -80,16 +82,9 @@ export const STAGES: Readonly<Record<StageName, StageConfig>> = {
    * like dev, so that what it proves holds for the stages that deploy.
    */
   rehearsal: {
+    ...DEV,
     name: 'rehearsal',
     configFile: 'infra/config/wirewatch.rehearsal.yaml',
-    pollEvery: Duration.minutes(5),
-    pollerTimeout: Duration.minutes(5),
-    dataRemovalPolicy: RemovalPolicy.DESTROY,
-    logRetention: RetentionDays.ONE_WEEK,
-    maxReceiveCount: 5,
-    notifierMaxConcurrency: 2,
-    sesIdentity: 'wirewatch.example',
-    alarms: { failingFeeds: 1, failingFeedsRuns: 3, noItemsFor: Duration.hours(6) },
   },
 };
 

@@ -37,6 +37,15 @@ export type DynamoAction =
   | 'dynamodb:Query'
   | 'dynamodb:Scan';
 
+/** How a function consumes a queue (`bindQueueConsumer`). */
+export interface QueueConsumerOptions {
+  batchSize: number;
+  /** How long Lambda gathers messages before invoking with fewer than `batchSize`. */
+  maxBatchingWindow?: Duration;
+  /** Concurrent invocations at most (2 is the least an SQS event source allows). */
+  maxConcurrency?: number;
+}
+
 export interface WirewatchFunctionProps {
   /** The handler file from the repository root, e.g. `functions/poller.ts`; it exports `handler`. */
   entry: string;
@@ -159,9 +168,32 @@ export class WirewatchFunction extends Construct {
     return this.addEnvironment(definition.envVar, table.tableName);
   }
 
-  /** Grants sending to the queue and sets `envVar` to its URL. */
+  /**
+   * Grants `sqs:SendMessage` on the queue (which also covers SendMessageBatch)
+   * and sets `envVar` to its URL. Not `grantSendMessages`, which adds
+   * GetQueueAttributes and GetQueueUrl that the senders never call.
+   */
   bindQueueSender(queue: IQueue, envVar: string): this {
-    queue.grantSendMessages(this.role);
+    queue.grant(this.role, 'sqs:SendMessage');
     return this.addEnvironment(envVar, queue.queueUrl);
+  }
+
+  /**
+   * Feeds the function from the queue (an event source mapping reporting
+   * partial batch failures) and grants its role what Lambda's SQS poller
+   * calls with it: ReceiveMessage, DeleteMessage (and DeleteMessageBatch),
+   * GetQueueAttributes. Not `SqsEventSource`, whose `grantConsumeMessages`
+   * adds ChangeMessageVisibility and GetQueueUrl.
+   */
+  bindQueueConsumer(queue: IQueue, options: QueueConsumerOptions): this {
+    this.function.addEventSourceMapping('SqsEventSource', {
+      eventSourceArn: queue.queueArn,
+      batchSize: options.batchSize,
+      ...(options.maxBatchingWindow ? { maxBatchingWindow: options.maxBatchingWindow } : {}),
+      ...(options.maxConcurrency ? { maxConcurrency: options.maxConcurrency } : {}),
+      reportBatchItemFailures: true,
+    });
+    queue.grant(this.role, 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes');
+    return this;
   }
 }

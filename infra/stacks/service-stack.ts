@@ -32,7 +32,6 @@ import {
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { FunctionUrlAuthType } from 'aws-cdk-lib/aws-lambda';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import { Topic } from 'aws-cdk-lib/aws-sns';
@@ -164,12 +163,7 @@ export class ServiceStack extends Stack {
       retryAttempts: 0,
       deadLetterQueue: this.scheduleDeadLetterQueue,
     })
-      .bindTable(tables.feedState, TABLES.feedState, [
-        'dynamodb:GetItem',
-        'dynamodb:PutItem',
-        'dynamodb:BatchWriteItem',
-        'dynamodb:Scan',
-      ])
+      .bindTable(tables.feedState, TABLES.feedState, ['dynamodb:BatchWriteItem', 'dynamodb:Scan'])
       .bindTable(tables.seenItems, TABLES.seenItems, [
         'dynamodb:BatchGetItem',
         'dynamodb:PutItem',
@@ -187,22 +181,18 @@ export class ServiceStack extends Stack {
       timeout: CLASSIFIER_TIMEOUT,
       memorySize: 1024,
     })
-      .bindTable(tables.rules, TABLES.rules, ['dynamodb:GetItem', 'dynamodb:Query'])
+      .bindTable(tables.rules, TABLES.rules, ['dynamodb:GetItem'])
       .bindTable(tables.storyFingerprints, TABLES.storyFingerprints, [
         'dynamodb:Query',
-        'dynamodb:PutItem',
         'dynamodb:BatchWriteItem',
       ])
       .bindTable(tables.unsubscribes, TABLES.unsubscribes, ['dynamodb:Query'])
       .bindQueueSender(alertsQueues.queue, 'ALERTS_QUEUE_URL')
-      .bindQueueSender(itemsQueues.deadLetterQueue, 'ITEMS_DLQ_URL');
-    this.classifier.function.addEventSource(
-      new SqsEventSource(itemsQueues.queue, {
+      .bindQueueSender(itemsQueues.deadLetterQueue, 'ITEMS_DLQ_URL')
+      .bindQueueConsumer(itemsQueues.queue, {
         batchSize: 10,
         maxBatchingWindow: Duration.seconds(5),
-        reportBatchItemFailures: true,
-      }),
-    );
+      });
 
     this.notifier = new WirewatchFunction(this, 'Notifier', {
       ...functionDefaults,
@@ -222,15 +212,12 @@ export class ServiceStack extends Stack {
       .bindTable(tables.unsubscribes, TABLES.unsubscribes, ['dynamodb:Query'])
       .bindQueueSender(alertsQueues.deadLetterQueue, 'ALERTS_DLQ_URL')
       .addEnvironment('SECRET_ID', secretId(stage.name))
-      .addEnvironment('SES_FROM', config.email.from);
-    this.notifier.function.addEventSource(
-      new SqsEventSource(alertsQueues.queue, {
-        // Few alerts per invocation and few invocations: Slack takes about one message a second.
+      .addEnvironment('SES_FROM', config.email.from)
+      // Few alerts per invocation and few invocations: Slack takes about one message a second.
+      .bindQueueConsumer(alertsQueues.queue, {
         batchSize: 5,
         maxConcurrency: stage.notifierMaxConcurrency,
-        reportBatchItemFailures: true,
-      }),
-    );
+      });
 
     this.digest = new WirewatchFunction(this, 'Digest', {
       ...functionDefaults,
@@ -251,7 +238,6 @@ export class ServiceStack extends Stack {
       ])
       .bindTable(tables.pendingAlerts, TABLES.pendingAlerts, [
         'dynamodb:Query',
-        'dynamodb:DeleteItem',
         'dynamodb:BatchWriteItem',
       ])
       .bindTable(tables.unsubscribes, TABLES.unsubscribes, ['dynamodb:Query'])
