@@ -1,6 +1,6 @@
 /**
  * The sample watch file against the labelled developer corpus
- * (`../shared/corpora/news`, next to the repository): every item is matched
+ * (`test/fixtures/news`, copied from the shared news corpus): every item is matched
  * with the compiled sample watches and each watch is scored against the
  * item's true topics.
  */
@@ -13,7 +13,7 @@ import type { Watch } from '../../shared/rules/watch.ts';
 import { loadWatchFile, requireWatches, type WatchFile } from '../../shared/rules/watch-file.ts';
 
 const WATCHES_PATH = fileURLToPath(new URL('../../samples/watches.yaml', import.meta.url));
-const CORPUS_DIR = new URL('../../../shared/corpora/news/', import.meta.url);
+const CORPUS_DIR = new URL('../fixtures/news/', import.meta.url);
 const MIN_SCORE = 0.9;
 
 interface Topic {

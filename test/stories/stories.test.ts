@@ -13,7 +13,7 @@ import { scoreStoryPairs } from '../../shared/stories/evaluate.ts';
 import { fingerprintItem } from '../../shared/stories/fingerprint.ts';
 import { manualClock } from '../support/manual-clock.ts';
 
-const CORPUS = resolve(import.meta.dirname, '../../../shared/corpora/news/items.jsonl');
+const CORPUS = resolve(import.meta.dirname, '../fixtures/news/items.jsonl');
 
 /** A clock the test sets by hand. */
 

@@ -15,7 +15,7 @@ import { readLabelledItems } from '../../shared/stories/corpus.ts';
 import { fingerprintItem } from '../../shared/stories/fingerprint.ts';
 import { splitSentences, stripBoilerplate } from '../../shared/stories/text.ts';
 
-const CORPUS = resolve(import.meta.dirname, '../../../shared/corpora/news/items.jsonl');
+const CORPUS = resolve(import.meta.dirname, '../fixtures/news/items.jsonl');
 
 /** A `StoryStore` in memory: records by key, read back within the time window. */
 class MemoryStoryStore implements StoryStore {
