@@ -84,17 +84,28 @@ export function actionMatches(pattern: string, action: string): boolean {
   return glob(pattern, action, true);
 }
 
-/** Whether `pattern` (a resource of a policy) covers the ARN `resource`. */
+/**
+ * Whether `pattern` (a resource of a policy) covers the ARN `resource`.
+ * Wildcards stay within an ARN segment, except a `*` that ends a segment,
+ * which may match beyond the colons (IAM's documented rule, which makes
+ * `arn:aws:sqs:us-east-1:*` cover every queue of the region).
+ */
 export function resourceMatches(pattern: string, resource: string): boolean {
   if (pattern === '*') return true;
-  const split = (arn: string) => {
-    const parts = arn.split(':');
-    return [...parts.slice(0, 5), parts.slice(5).join(':')];
-  };
-  const patternParts = split(pattern);
-  const resourceParts = split(resource);
-  if (patternParts.length !== resourceParts.length) return false;
-  return patternParts.every((part, i) => glob(part, resourceParts[i] ?? '', false));
+  let regExp = patternCache.get(`r${pattern}`);
+  if (!regExp) {
+    let source = '';
+    for (let i = 0; i < pattern.length; i += 1) {
+      const c = pattern.charAt(i);
+      const next = pattern.charAt(i + 1);
+      if (c === '*') source += next === ':' || next === '' ? '.*' : '[^:]*';
+      else if (c === '?') source += '[^:]';
+      else source += c.replace(/[.+^${}()|[\]\\/]/g, '\\$&');
+    }
+    regExp = new RegExp(`^${source}$`);
+    patternCache.set(`r${pattern}`, regExp);
+  }
+  return regExp.test(resource);
 }
 
 /** Reads the statements of a policy document from a template. */

@@ -142,3 +142,58 @@ describe('a grant removed from the synthesised template', () => {
     expect(broke.cycles[0]?.emails).toBe(0);
   }, 300_000);
 });
+
+describe('a scheduled run that fails', () => {
+  it('is kept in the schedule dead-letter queue with the error, sent with the function role', async () => {
+    const broken = mkdtempSync(join(tmpdir(), 'wirewatch-broken-assembly-'));
+    cpSync(assemblyDir, broken, { recursive: true });
+    const templateFile = join(broken, 'WirewatchRehearsalService.template.json');
+    const template = JSON.parse(readFileSync(templateFile, 'utf8')) as {
+      Resources: Record<
+        string,
+        {
+          Type: string;
+          Properties: { Environment?: { Variables: Record<string, unknown> } };
+          Metadata?: Record<string, string>;
+        }
+      >;
+    };
+    const poller = Object.values(template.Resources).find(
+      (r) =>
+        r.Type === 'AWS::Lambda::Function' && r.Metadata?.['aws:cdk:path']?.includes('/Poller/'),
+    );
+    expect(poller?.Properties.Environment?.Variables.POLL_EVERY_SECONDS).toBeDefined();
+    delete poller?.Properties.Environment?.Variables.POLL_EVERY_SECONDS;
+    writeFileSync(templateFile, JSON.stringify(template));
+
+    const broke = await rehearse({
+      repoRoot: REPO_ROOT,
+      outDir: mkdtempSync(join(tmpdir(), 'wirewatch-rehearsal-')),
+      assemblyDir: broken,
+      digestWaitMs: 0,
+      log: () => {},
+    });
+
+    expect(broke.failedInvocations).toContainEqual(
+      expect.objectContaining({
+        function: 'Poller',
+        error: expect.stringMatching(/POLL_EVERY_SECONDS environment variable is not set/),
+      }),
+    );
+    expect(broke.deadLetters).toContainEqual(
+      expect.objectContaining({
+        queue: 'ScheduleDeadLetterQueue',
+        reason: expect.stringMatching(/POLL_EVERY_SECONDS environment variable is not set/),
+      }),
+    );
+    expect(broke.calls).toContainEqual(
+      expect.objectContaining({
+        caller: 'Poller',
+        action: 'sqs:SendMessage',
+        resource: 'ScheduleDeadLetterQueue',
+        denied: 0,
+      }),
+    );
+    expect(broke.problems.join('; ')).toMatch(/dead letter/);
+  }, 300_000);
+});
