@@ -34,8 +34,8 @@ export interface FunctionSettings {
   resource: DeployedResource;
   /** Short name for the report: the construct id (`Poller`). */
   name: string;
-  caller: KnownCaller;
-  secretAccessKey: string;
+  /** The function's role session; its credentials are the instance's. */
+  caller: KnownCaller & { credentials: { secretAccessKey: string; sessionToken: string } };
   /** Environment added by the rehearsal: the SDK endpoint variables. */
   endpointEnvironment: Record<string, string>;
   logDirectory: string;
@@ -81,7 +81,7 @@ export class RehearsalFunction {
 
   /** The environment of an instance: the template's, the runtime's, the endpoints. */
   environment(logStream: string): Record<string, string> {
-    const { resource, caller, secretAccessKey } = this.settings;
+    const { resource, caller } = this.settings;
     const codeRoot = resource.assetPath ?? '';
     const variables =
       (resource.properties.Environment as { Variables?: Record<string, string> })?.Variables ?? {};
@@ -106,8 +106,8 @@ export class RehearsalFunction {
       AWS_LAMBDA_LOG_GROUP_NAME: this.logGroupName,
       AWS_LAMBDA_LOG_STREAM_NAME: logStream,
       AWS_ACCESS_KEY_ID: caller.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: secretAccessKey,
-      AWS_SESSION_TOKEN: createHash('sha256').update(caller.accessKeyId).digest('base64'),
+      AWS_SECRET_ACCESS_KEY: caller.credentials.secretAccessKey,
+      AWS_SESSION_TOKEN: caller.credentials.sessionToken,
       LAMBDA_TASK_ROOT: codeRoot,
       _HANDLER: String(resource.properties.Handler ?? 'index.handler'),
       // The rehearsal runs on the developer's Node.js; Lambda runs the template's runtime.

@@ -308,18 +308,21 @@ export class RehearsedStage {
           `function ${resource.logicalId} has no bundled asset in ${assembly.directory}`,
         );
       const name = constructName(resource);
-      const caller: KnownCaller = {
+      const caller = {
         name,
         accessKeyId: accessKeyIdOf(resource.logicalId),
         principal: assumedRoleArn(roleName, resource.ref),
         policies: role.statements,
+        credentials: {
+          secretAccessKey: randomBytes(30).toString('base64'),
+          sessionToken: randomBytes(48).toString('base64'),
+        },
       };
       this.options.callers.set(caller.accessKeyId, caller);
       const fn = new RehearsalFunction({
         resource,
         name,
         caller,
-        secretAccessKey: randomBytes(30).toString('base64'),
         endpointEnvironment: this.endpointEnvironment(),
         logDirectory: this.options.logDirectory,
         checkLogs: (action, logStream) => {
