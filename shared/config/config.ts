@@ -8,7 +8,16 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { Cron } from 'croner';
 import ipaddr from 'ipaddr.js';
-import { isMap, isNode, isScalar, LineCounter, parseDocument } from 'yaml';
+import {
+  type Alias,
+  type Document,
+  isMap,
+  isNode,
+  isScalar,
+  LineCounter,
+  parseDocument,
+  visit,
+} from 'yaml';
 import { z } from 'zod';
 import type { ChannelConfig, DeliveryMode, QuietHours } from '../ports.ts';
 import { SEVERITIES, type WatchSeverity } from '../rules/watch.ts';
@@ -295,6 +304,36 @@ export async function loadConfig(
   return parseConfig(text, absolute, env);
 }
 
+/**
+ * The document as plain values. The yaml library throws a `ReferenceError`
+ * with no position for an alias it will not expand (an alias bomb beyond its
+ * `maxAliasCount`, an alias before its anchor); the aliases being expanded are
+ * tracked so that the error names the one it stopped at.
+ */
+function documentValue(doc: Document, where: (offset: number) => string, path: string): unknown {
+  const expanding: Alias[] = [];
+  visit(doc, {
+    Alias(_key, alias) {
+      const toJSON = alias.toJSON.bind(alias);
+      alias.toJSON = (arg, ctx) => {
+        expanding.push(alias);
+        const value = toJSON(arg, ctx);
+        expanding.pop();
+        return value;
+      };
+    },
+  });
+  try {
+    return doc.toJS();
+  } catch (error) {
+    if (!(error instanceof ReferenceError)) throw error;
+    // Not popped when it threw: the last alias entered is the one refused.
+    const offset = expanding.at(-1)?.range?.[0];
+    const at = offset === undefined ? `${path}:1:1` : where(offset);
+    throw new ConfigError([`${at}: ${error.message}`]);
+  }
+}
+
 /** Parses config text; `path` is used for messages and to resolve relative paths. */
 export function parseConfig(
   text: string,
@@ -310,7 +349,7 @@ export function parseConfig(
   if (doc.errors.length > 0) {
     throw new ConfigError(doc.errors.map((e) => `${where(e.pos[0])}: ${e.message.split('\n')[0]}`));
   }
-  const result = ConfigSchema.safeParse(doc.toJS());
+  const result = ConfigSchema.safeParse(documentValue(doc, where, path));
   if (!result.success) {
     throw new ConfigError(
       result.error.issues.map((issue) => {
