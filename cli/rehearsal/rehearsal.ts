@@ -12,8 +12,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { type FeedServer, startFeedServer } from '../../shared/adapters/local-feed-server.ts';
 import {
@@ -25,8 +23,18 @@ import {
 } from './aws-endpoint.ts';
 import { AssemblyError, loadAssembly } from './cloudformation.ts';
 import { GrantUsage } from './iam.ts';
+import type { CycleFigures, RehearsalReport } from './report.ts';
 import { RehearsalQueues } from './sqs-queues.ts';
 import { RehearsalError, RehearsedStage } from './stage.ts';
+import {
+  closeServer,
+  duplicates,
+  messageIdOf,
+  startSlack,
+  unsubscribeLinkOf,
+} from './stand-ins.ts';
+
+export { formatReport, type RehearsalReport } from './report.ts';
 
 /** Slack answers the first posts of a rehearsal with 503: each must be delivered later, once. */
 const SLACK_OUTAGE_POSTS = 2;
@@ -47,41 +55,6 @@ export interface RehearsalOptions {
   digestWaitMs: number;
   /** Progress lines. */
   log(line: string): void;
-}
-
-export interface CycleFigures {
-  emails: number;
-  slackPosts: number;
-  invocations: Record<string, { ok: number; failed: number }>;
-}
-
-export interface RehearsalReport {
-  assembly: string;
-  stacks: string[];
-  /** What was made from the templates: tables (keys, indexes, TTL) and queues (timeouts, redrive). */
-  resources: string[];
-  deliveries: { email: number; slack: number };
-  cycles: CycleFigures[];
-  unsubscribe?: { link: string; get: number; post: number; recorded: number };
-  /** Slack posts refused with 503 (the outage), then delivered on a retry. */
-  slackOutage: { refused: number; duplicates: number };
-  emailDuplicates: number;
-  /** The poison message put on each consumed queue, and what became of it. */
-  poison: Array<{ queue: string; consumer: string; reason: string; receives: number }>;
-  failedInvocations: Array<{ function: string; source: string; error: string }>;
-  deadLetters: Array<{ queue: string; body: string; reason: string }>;
-  calls: Array<{
-    caller: string;
-    action: string;
-    resource: string;
-    allowed: number;
-    denied: number;
-    message?: string;
-  }>;
-  unusedGrants: Array<{ role: string; action: string; resource: string; statement: string }>;
-  coldStartsMs: Record<string, number>;
-  queueTimeSkippedSeconds: number;
-  problems: string[];
 }
 
 /** Synthesises the rehearsal stage with the CDK CLI, as `cdk synth` does for ops. */
@@ -107,75 +80,6 @@ async function synthesise(repoRoot: string, outDir: string): Promise<void> {
           ),
     );
   });
-}
-
-/** A stand-in for Slack's incoming webhooks: keeps every post, answers `ok`. */
-/**
- * A stand-in for Slack's incoming webhooks: keeps every post and answers
- * `ok`, except the first `outage` posts, which get a 503 as during an outage.
- */
-async function startSlack(
-  outage: number,
-): Promise<{ server: Server; url: string; posts: unknown[]; refused: () => number }> {
-  const posts: unknown[] = [];
-  let refused = 0;
-  const server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (c: Buffer) => chunks.push(c));
-    request.on('end', () => {
-      if (refused < outage) {
-        refused += 1;
-        response.writeHead(503, { 'Content-Type': 'text/plain' });
-        response.end('service unavailable');
-        return;
-      }
-      try {
-        posts.push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-        response.writeHead(200, { 'Content-Type': 'text/plain' });
-        response.end('ok');
-      } catch {
-        response.writeHead(400, { 'Content-Type': 'text/plain' });
-        response.end('invalid_payload');
-      }
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    server,
-    url: `http://127.0.0.1:${port}/services/T0REHEARSAL/B0REHEARSAL/rehearsal`,
-    posts,
-    refused: () => refused,
-  };
-}
-
-/** How many items of `values` repeat an earlier one. */
-function duplicates(values: string[]): number {
-  return values.length - new Set(values).size;
-}
-
-/** The Message-ID header of a raw email. */
-function messageIdOf(email: SentEmail): string {
-  const text = email.raw.toString('utf8');
-  const headers = text.slice(0, text.search(/\r?\n\r?\n/)).replace(/\r?\n[ \t]+/g, ' ');
-  return /^Message-ID:\s*(.*)$/im.exec(headers)?.[1]?.trim() ?? email.messageId;
-}
-
-async function closeServer(server: Server): Promise<void> {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-}
-
-/** The first `List-Unsubscribe` http(s) link of the sent emails (RFC 2369: `<url>, <mailto:...>`). */
-function unsubscribeLinkOf(emails: SentEmail[]): string | undefined {
-  for (const email of emails) {
-    const text = email.raw.toString('utf8');
-    const headers = text.slice(0, text.search(/\r?\n\r?\n/)).replace(/\r?\n[ \t]+/g, ' ');
-    const value = /^List-Unsubscribe:(.*)$/im.exec(headers)?.[1] ?? '';
-    const link = /<(https?:\/\/[^>]+)>/.exec(value)?.[1];
-    if (link) return link;
-  }
-  return undefined;
 }
 
 function figuresSince(
@@ -530,66 +434,4 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalRepo
       for (const server of [servers.dynalite, servers.urlServer]) await closeServer(server);
     }
   }
-}
-
-/** The report as text, for the terminal. */
-export function formatReport(report: RehearsalReport): string {
-  const lines: string[] = [];
-  lines.push(`rehearsal of ${report.stacks.join(' + ')} (${report.assembly})`);
-  for (const resource of report.resources) lines.push(`  ${resource}`);
-  report.cycles.forEach((cycle, i) => {
-    const invocations = Object.entries(cycle.invocations)
-      .map(([name, n]) => `${name} ${n.ok}${n.failed ? ` (+${n.failed} failed)` : ''}`)
-      .join(', ');
-    lines.push(
-      `  cycle ${i + 1}: ${cycle.emails} email(s) through SES, ${cycle.slackPosts} Slack post(s); invocations: ${invocations}`,
-    );
-  });
-  if (report.unsubscribe) {
-    lines.push(
-      `  unsubscribe: GET ${report.unsubscribe.get}, one-click POST ${report.unsubscribe.post}, ${report.unsubscribe.recorded} recorded`,
-    );
-  }
-  lines.push(
-    `  Slack outage: ${report.slackOutage.refused} post(s) refused with 503 and retried; duplicates: ${report.slackOutage.duplicates} Slack, ${report.emailDuplicates} email`,
-  );
-  for (const poison of report.poison) {
-    lines.push(
-      `  poison message on ${poison.queue}: ${poison.reason ? `dead-lettered by ${poison.consumer} (${poison.reason})` : 'NOT dead-lettered'}`,
-    );
-  }
-  lines.push(
-    `  cold starts (ms): ${Object.entries(report.coldStartsMs)
-      .map(([n, ms]) => `${n} ${ms}`)
-      .join(', ')}`,
-  );
-  if (report.queueTimeSkippedSeconds > 0) {
-    lines.push(
-      `  queue clock moved ahead ${report.queueTimeSkippedSeconds} s to wait out visibility timeouts`,
-    );
-  }
-  lines.push('', 'calls (caller, action, resource: allowed / denied)');
-  for (const call of report.calls) {
-    lines.push(
-      `  ${call.denied > 0 ? 'DENIED ' : '       '}${call.caller}  ${call.action}  ${call.resource}  ${call.allowed} / ${call.denied}`,
-    );
-    if (call.message) lines.push(`           ${call.message}`);
-  }
-  lines.push('', `grants no call used (${report.unusedGrants.length})`);
-  for (const grant of report.unusedGrants)
-    lines.push(`  ${grant.role}  ${grant.action}  ${grant.resource}`);
-  lines.push('', `dead letters (${report.deadLetters.length})`);
-  for (const letter of report.deadLetters) lines.push(`  ${letter.queue}: ${letter.reason}`);
-  if (report.failedInvocations.length > 0) {
-    lines.push('', `failed invocations (${report.failedInvocations.length})`);
-    for (const failure of report.failedInvocations.slice(0, 20))
-      lines.push(`  ${failure.function} (${failure.source}): ${failure.error}`);
-  }
-  lines.push('');
-  lines.push(
-    report.problems.length === 0
-      ? 'rehearsal passed'
-      : `rehearsal FAILED: ${report.problems.join('; ')}`,
-  );
-  return lines.join('\n');
 }

@@ -10,10 +10,9 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import { createServer, request as httpRequest, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import type { AwsEndpoint, KnownCaller, StoredSecret } from './aws-endpoint.ts';
 import {
   ACCOUNT_ID,
@@ -23,9 +22,11 @@ import {
   resourceBy,
   resourcesOfType,
 } from './cloudformation.ts';
-import { authorize, type Caller, type Statement, statementsOf } from './iam.ts';
+import { type EventSourceMapping, EventSourceMappings } from './event-source-mappings.ts';
+import { serveFunctionUrl } from './function-urls.ts';
+import { type Statement, statementsOf } from './iam.ts';
 import { accessKeyIdOf, assumedRoleArn, RehearsalFunction } from './lambda-functions.ts';
-import type { QueueMessage, RehearsalQueue, RehearsalQueues } from './sqs-queues.ts';
+import type { RehearsalQueue, RehearsalQueues } from './sqs-queues.ts';
 
 /** Concurrency of an event source mapping without `MaximumConcurrency` (Lambda's is the account's). */
 const DEFAULT_MAX_CONCURRENCY = 3;
@@ -42,19 +43,6 @@ export class RehearsalError extends Error {
 export function constructName(resource: DeployedResource): string {
   const parts = (resource.cdkPath ?? resource.logicalId).split('/');
   return parts[1] ?? resource.logicalId;
-}
-
-interface EventSourceMapping {
-  function: RehearsalFunction;
-  caller: KnownCaller;
-  queue: RehearsalQueue;
-  batchSize: number;
-  windowMs: number;
-  reportFailures: boolean;
-  maxConcurrency: number;
-  running: number;
-  waitingSince?: number;
-  disabled?: string;
 }
 
 export interface ScheduleFiring {
@@ -117,6 +105,7 @@ export class RehearsedStage {
   readonly functions = new Map<string, RehearsalFunction>();
   readonly roles = new Map<string, { name: string; statements: Statement[] }>();
   readonly mappings: EventSourceMapping[] = [];
+  private readonly eventSources: EventSourceMappings;
   private readonly resourcePolicies = new Map<string, Statement[]>();
   readonly firings: ScheduleFiring[] = [];
   readonly secretNames: string[] = [];
@@ -124,9 +113,10 @@ export class RehearsedStage {
   dynamoEndpoint = '';
   private urlServer: Server | undefined;
   functionUrlBase = '';
-  private readonly pending = new Set<Promise<unknown>>();
 
-  constructor(private readonly options: StageOptions) {}
+  constructor(private readonly options: StageOptions) {
+    this.eventSources = new EventSourceMappings(this.mappings, options.queues, options.endpoint);
+  }
 
   get assembly(): DeployedAssembly {
     return this.options.assembly;
@@ -387,7 +377,14 @@ export class RehearsedStage {
     }
 
     servers.urlServer.on('request', (request, response) => {
-      this.serveFunctionUrl(request)
+      serveFunctionUrl(request, {
+        assembly: this.options.assembly,
+        baseUrl: this.functionUrlBase,
+        endpoint: this.options.endpoint,
+        functionByNameOrArn: (nameOrArn) => this.functionByNameOrArn(nameOrArn),
+        resourcePolicy: (arn) => this.resourcePolicy(arn),
+        maxInstances: DEFAULT_MAX_CONCURRENCY,
+      })
         .then((result) => {
           response.writeHead(result.statusCode, result.headers);
           response.end(result.body);
@@ -529,214 +526,9 @@ export class RehearsedStage {
     }
   }
 
-  /**
-   * Runs the event source mappings until nothing is left to do: every queue
-   * with a mapping is empty or holds only messages that failed for good.
-   * When only messages hidden by their visibility timeout remain, the queues'
-   * clock moves to when the next one shows again.
-   */
-  async settle(): Promise<void> {
-    for (;;) {
-      let started = false;
-      for (const esm of this.mappings) {
-        if (esm.disabled) continue;
-        while (esm.running < esm.maxConcurrency) {
-          const visible = this.options.queues.visible(esm.queue).length;
-          if (visible === 0) {
-            esm.waitingSince = undefined;
-            break;
-          }
-          if (visible < esm.batchSize && esm.windowMs > 0) {
-            esm.waitingSince ??= Date.now();
-            if (Date.now() - esm.waitingSince < esm.windowMs) break;
-          }
-          esm.waitingSince = undefined;
-          const messages = this.receive(esm);
-          if (messages.length === 0) break;
-          started = true;
-          this.track(this.deliver(esm, messages));
-        }
-      }
-      if (this.pending.size > 0) {
-        await Promise.race([...this.pending, sleep(50)]);
-        continue;
-      }
-      if (started) continue;
-      if (this.mappings.some((esm) => !esm.disabled && esm.waitingSince !== undefined)) {
-        await sleep(50);
-        continue;
-      }
-      const mapped = new Set(this.mappings.filter((m) => !m.disabled).map((m) => m.queue));
-      const hidden = [...mapped].some((q) =>
-        q.messages.some((m) => m.visibleAt > this.options.queues.now()),
-      );
-      if (hidden && this.options.queues.skipToNextVisible()) continue;
-      return;
-    }
-  }
-
-  private track(promise: Promise<unknown>): void {
-    this.pending.add(promise);
-    promise.finally(() => this.pending.delete(promise)).catch(() => undefined);
-  }
-
-  private receive(esm: EventSourceMapping): QueueMessage[] {
-    try {
-      this.options.endpoint.check(esm.caller, {
-        action: 'sqs:ReceiveMessage',
-        resource: esm.queue.settings.arn,
-      });
-    } catch (error) {
-      esm.disabled = (error as Error).message;
-      return [];
-    }
-    return this.options.queues.receive(esm.queue, esm.batchSize);
-  }
-
-  private async deliver(esm: EventSourceMapping, messages: QueueMessage[]): Promise<void> {
-    esm.running += 1;
-    try {
-      const event: SQSEvent = { Records: messages.map((m) => toRecord(m, esm.queue.settings.arn)) };
-      const result = await esm.function.invoke(
-        event,
-        `queue ${esm.queue.settings.name}`,
-        esm.maxConcurrency,
-      );
-      if (!result.ok) return;
-      let failed = new Set<string>();
-      if (esm.reportFailures) {
-        const failures =
-          (result.result as { batchItemFailures?: Array<{ itemIdentifier?: string }> } | null)
-            ?.batchItemFailures ?? [];
-        const ids = failures.map((f) => f.itemIdentifier);
-        // Lambda fails the whole batch on a response it cannot read.
-        if (ids.some((id) => !id || !messages.some((m) => m.messageId === id))) {
-          failed = new Set(messages.map((m) => m.messageId));
-        } else {
-          failed = new Set(ids as string[]);
-        }
-      }
-      const done = messages.filter((m) => !failed.has(m.messageId));
-      if (done.length === 0) return;
-      try {
-        this.options.endpoint.check(esm.caller, {
-          action: 'sqs:DeleteMessage',
-          resource: esm.queue.settings.arn,
-        });
-        for (const message of done) this.options.queues.delete(esm.queue, message.receiptHandle);
-      } catch {
-        // Denied: the messages come back after their visibility timeout, as on AWS.
-      }
-    } finally {
-      esm.running -= 1;
-    }
-  }
-
-  /** Serves a function URL request as Lambda does: resource policy first, then a 2.0 event. */
-  private async serveFunctionUrl(
-    request: IncomingMessage,
-  ): Promise<{ statusCode: number; headers: Record<string, string>; body: string | Buffer }> {
-    const url = new URL(request.url ?? '/', this.functionUrlBase);
-    const [, urlId = '', ...rest] = url.pathname.split('/');
-    const urlResource = resourcesOfType(this.options.assembly, 'AWS::Lambda::Url').find(
-      (u) => u.logicalId === urlId,
-    );
-    if (!urlResource) return { statusCode: 404, headers: {}, body: 'no such function URL\n' };
-    const fnArn = String(urlResource.properties.TargetFunctionArn);
-    const fn = this.functionByNameOrArn(fnArn);
-    const anonymous: Caller = { principal: '*', policies: [] };
-    const authType = String(urlResource.properties.AuthType);
-    for (const [action, context] of [
-      ['lambda:InvokeFunctionUrl', { 'lambda:FunctionUrlAuthType': authType }],
-      ['lambda:InvokeFunction', { 'lambda:InvokedViaFunctionUrl': 'true' }],
-    ] as const) {
-      const decision = authorize(
-        anonymous,
-        { action, resource: fnArn, context },
-        this.resourcePolicy(fnArn),
-      );
-      this.options.endpoint.recordExternal({
-        caller: `${fn.name} function URL (anonymous)`,
-        action,
-        resource: fnArn,
-        allowed: decision.allowed,
-        ...(decision.allowed ? {} : { message: decision.message }),
-      });
-      if (!decision.allowed)
-        return {
-          statusCode: 403,
-          headers: { 'Content-Type': 'application/json' },
-          body: '{"Message":"Forbidden"}',
-        };
-    }
-    const chunks: Buffer[] = [];
-    for await (const chunk of request) chunks.push(chunk as Buffer);
-    const body = Buffer.concat(chunks);
-    const headers = Object.fromEntries(
-      Object.entries(request.headers).map(([k, v]) => [
-        k,
-        Array.isArray(v) ? v.join(',') : (v ?? ''),
-      ]),
-    );
-    const now = new Date();
-    const path = `/${rest.join('/')}`;
-    const event = {
-      version: '2.0',
-      routeKey: '$default',
-      rawPath: path,
-      rawQueryString: url.search.slice(1),
-      headers,
-      ...(url.search ? { queryStringParameters: Object.fromEntries(url.searchParams) } : {}),
-      requestContext: {
-        accountId: 'anonymous',
-        apiId: urlId,
-        domainName: url.host,
-        domainPrefix: urlId,
-        http: {
-          method: request.method ?? 'GET',
-          path,
-          protocol: 'HTTP/1.1',
-          sourceIp: '127.0.0.1',
-          userAgent: headers['user-agent'] ?? '',
-        },
-        requestId: randomUUID(),
-        routeKey: '$default',
-        stage: '$default',
-        time: now.toUTCString(),
-        timeEpoch: now.getTime(),
-      },
-      ...(body.length > 0
-        ? { body: body.toString('base64'), isBase64Encoded: true }
-        : { isBase64Encoded: false }),
-    };
-    const result = await fn.invoke(event, 'function URL', DEFAULT_MAX_CONCURRENCY);
-    if (!result.ok)
-      return {
-        statusCode: 502,
-        headers: { 'Content-Type': 'application/json' },
-        body: '{"Message":"Internal Server Error"}',
-      };
-    const value = result.result as
-      | {
-          statusCode?: number;
-          headers?: Record<string, string>;
-          body?: string;
-          isBase64Encoded?: boolean;
-        }
-      | string
-      | null;
-    if (value === null || typeof value !== 'object' || value.statusCode === undefined) {
-      return {
-        statusCode: 200,
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify(value),
-      };
-    }
-    return {
-      statusCode: value.statusCode,
-      headers: value.headers ?? {},
-      body: value.isBase64Encoded ? Buffer.from(value.body ?? '', 'base64') : (value.body ?? ''),
-    };
+  /** Runs the event source mappings until nothing is left to do (see `EventSourceMappings`). */
+  settle(): Promise<void> {
+    return this.eventSources.settle();
   }
 
   /** Reads a whole table, outside IAM (the rehearsal looking, not a function). */
@@ -786,37 +578,4 @@ export class RehearsedStage {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   }
-}
-
-function toRecord(message: QueueMessage, queueArn: string): SQSRecord {
-  return {
-    messageId: message.messageId,
-    receiptHandle: message.receiptHandle,
-    body: message.body,
-    attributes: {
-      ApproximateReceiveCount: String(message.receiveCount),
-      SentTimestamp: String(message.sentAt),
-      SenderId: 'AROAREHEARSAL',
-      ApproximateFirstReceiveTimestamp: String(message.firstReceivedAt ?? message.sentAt),
-    },
-    messageAttributes: Object.fromEntries(
-      Object.entries(message.messageAttributes).map(([name, value]) => [
-        name,
-        {
-          dataType: value.DataType,
-          stringValue: value.StringValue,
-          stringListValues: [],
-          binaryListValues: [],
-        },
-      ]),
-    ),
-    md5OfBody: message.md5OfBody,
-    eventSource: 'aws:sqs',
-    eventSourceARN: queueArn,
-    awsRegion: REGION,
-  };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
