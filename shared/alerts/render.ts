@@ -58,14 +58,33 @@ const ELLIPSIS = '…';
 const SNIPPET_LEAD_CHARS = 60;
 
 /**
+ * The bidirectional formatting characters (UAX #9): embeddings, overrides,
+ * isolates and the implicit marks. From a feed they only serve to spoof
+ * ("Invoice \u202Efdp.exe" shows as "Invoice exe.pdf"); right-to-left text
+ * itself displays right without them.
+ */
+const BIDI_CONTROLS = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/g;
+
+function isBidiControl(code: number): boolean {
+  return (
+    code === 0x061c ||
+    code === 0x200e ||
+    code === 0x200f ||
+    (code >= 0x202a && code <= 0x202e) ||
+    (code >= 0x2066 && code <= 0x2069)
+  );
+}
+
+/**
  * Replaces C0 and C1 control characters (escape sequences, carriage returns,
- * NUL) with spaces. One character for one keeps every matched-term offset valid.
+ * NUL) and bidirectional formatting characters with spaces. One character for
+ * one keeps every matched-term offset valid.
  */
 export function blankControlCharacters(text: string): string {
   let out = '';
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
-    out += code < 0x20 || (code >= 0x7f && code <= 0x9f) ? ' ' : text[i];
+    out += code < 0x20 || (code >= 0x7f && code <= 0x9f) || isBidiControl(code) ? ' ' : text[i];
   }
   return out;
 }
@@ -295,9 +314,12 @@ export function summariseMatchedTerms(terms: readonly MatchedTerm[]): MatchedTer
   return [...byTerm.values()];
 }
 
-/** The text on one line: control characters blanked, runs of white space folded, trimmed. */
+/**
+ * The text on one line: bidirectional formatting characters removed, other
+ * control characters blanked, runs of white space folded, trimmed.
+ */
 export function cleanOneLine(text: string): string {
-  return blankControlCharacters(text).replace(/\s+/g, ' ').trim();
+  return blankControlCharacters(text.replace(BIDI_CONTROLS, '')).replace(/\s+/g, ' ').trim();
 }
 
 /** The item's title on one line, or `(untitled item)` when it has none. */
