@@ -5,14 +5,16 @@
  * the reason, never retried.
  */
 import { z } from 'zod';
+import { ITEM_BOUNDS } from './feeds/item.ts';
 
+/** An item, within the bounds normalisation keeps it to (so its message fits a queue). */
 const ItemSchema = z.object({
   id: z.string().min(1).max(1024),
   feed: z.string().min(1),
-  title: z.string(),
-  summary: z.string(),
-  summaryHtml: z.string().max(20_000).optional(),
-  link: z.string().optional(),
+  title: z.string().max(ITEM_BOUNDS.titleChars),
+  summary: z.string().max(ITEM_BOUNDS.summaryChars),
+  summaryHtml: z.string().max(ITEM_BOUNDS.summaryHtmlChars).optional(),
+  link: z.string().max(ITEM_BOUNDS.linkChars).optional(),
   published: z.string().optional(),
   lang: z.string().optional(),
 });
@@ -70,6 +72,13 @@ export const AlertMessageSchema = z.object({
   correlationId: CorrelationIdSchema.optional(),
 });
 export type AlertMessage = z.infer<typeof AlertMessageSchema>;
+
+/**
+ * Largest message body a queue accepts, in bytes: SQS's limit, which the
+ * embedded queue enforces too. A sender checks a message against it before it
+ * sends, so that one message too large is refused on its own.
+ */
+export const MAX_MESSAGE_BYTES = 256 * 1024;
 
 /** Thrown for a message body that is not a valid message; the text is the DLQ reason. */
 export class InvalidMessageError extends Error {

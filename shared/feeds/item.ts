@@ -1,3 +1,5 @@
+import { SANITIZED_HTML_MAX_CHARS } from './sanitize-html.ts';
+
 /**
  * An `Item` is one entry of one feed after normalisation: plain text, canonical
  * link, UTC date and an id that stays the same every time the feed is polled.
@@ -24,3 +26,17 @@ export interface Item {
   /** Language code (`en`, `ko`, ...) when the feed or entry declares one. */
   lang?: string;
 }
+
+/**
+ * The longest an item's fields may be, in characters (UTF-16 code units).
+ * Normalisation cuts text to them and drops a longer link, so that
+ * every item makes a queue message well under SQS's 256 KiB, and the items
+ * queue's schema refuses anything longer.
+ */
+export const ITEM_BOUNDS = {
+  titleChars: 1_000,
+  summaryChars: 20_000,
+  /** The sanitiser's own bound: it cuts between elements, so no tag is left open. */
+  summaryHtmlChars: SANITIZED_HTML_MAX_CHARS,
+  linkChars: 8_192,
+} as const;

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { canonicaliseUrl, resolveXmlBase } from './canonical-url.ts';
 import { collapseWhitespace, htmlToText } from './html-text.ts';
-import type { Item } from './item.ts';
+import { ITEM_BOUNDS, type Item } from './item.ts';
 import type { ParsedFeed, RawEntry } from './parse.ts';
 import { hasMeaningfulMarkup, sanitizeFeedHtml } from './sanitize-html.ts';
 
@@ -22,7 +22,10 @@ export interface NormaliseResult {
 }
 
 export interface NormaliseOptions {
-  /** Longest summary kept, in characters; longer ones are cut at a word boundary. Default 4000. */
+  /**
+   * Longest summary kept, in characters; longer ones are cut at a word
+   * boundary. Default 4000; never more than `ITEM_BOUNDS.summaryChars`.
+   */
   maxSummaryLength?: number;
 }
 
@@ -49,7 +52,10 @@ export function normaliseEntries(
   parsed: ParsedFeed,
   options: NormaliseOptions = {},
 ): NormaliseResult {
-  const maxSummaryLength = options.maxSummaryLength ?? DEFAULT_MAX_SUMMARY_LENGTH;
+  const maxSummaryLength = Math.min(
+    options.maxSummaryLength ?? DEFAULT_MAX_SUMMARY_LENGTH,
+    ITEM_BOUNDS.summaryChars,
+  );
   const feedLang = normaliseLanguage(parsed.language);
   const items: Item[] = [];
   const skipped: SkippedEntry[] = [];
@@ -83,7 +89,7 @@ function normaliseEntry(
   feedLang: string | undefined,
   maxSummaryLength: number,
 ): Item | undefined {
-  const title = htmlToText(entry.title ?? '');
+  const title = truncate(htmlToText(entry.title ?? ''), ITEM_BOUNDS.titleChars);
   const summaryText = htmlToText(entry.summaryHtml ?? '');
   const summaryFromContent = summaryText === '';
   const summarySource = summaryFromContent ? entry.contentHtml : entry.summaryHtml;
@@ -92,14 +98,20 @@ function normaliseEntry(
     summaryText === '' ? htmlToText(entry.contentHtml ?? '') : summaryText,
     maxSummaryLength,
   );
-  const link =
+  const canonicalLink =
     entry.link === undefined
       ? undefined
       : canonicaliseUrl(entry.link, resolveXmlBase(entry.linkBase, feedUrl));
-  if (title === '' && summary === '' && link === undefined) return undefined;
+  // A link cut short would lead nowhere: one over the bound is dropped (such
+  // links are not real ones), and the item keeps the id it would have had.
+  const link =
+    canonicalLink !== undefined && canonicalLink.length <= ITEM_BOUNDS.linkChars
+      ? canonicalLink
+      : undefined;
+  if (title === '' && summary === '' && canonicalLink === undefined) return undefined;
 
   const item: Item = {
-    id: itemId(entry.guid, link, title, summary),
+    id: itemId(entry.guid, canonicalLink, title, summary),
     feed: feedId,
     title,
     summary,
@@ -122,7 +134,8 @@ function normaliseEntry(
 /**
  * The sanitised HTML of the summary, when the feed gave markup worth keeping
  * (links, lists, emphasis, paragraphs); plain text gets none, since the
- * escaped plain summary renders the same.
+ * escaped plain summary renders the same. The sanitiser keeps it within
+ * `ITEM_BOUNDS.summaryHtmlChars`, cutting between elements.
  */
 function summaryHtmlOf(html: string | undefined, baseUrl: string): string | undefined {
   if (html === undefined || !/<[a-z]/i.test(html)) return undefined;
@@ -162,11 +175,18 @@ function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
+/**
+ * `text` cut to at most `max` characters with an ellipsis, at the last space
+ * when there is one in the second half, and never between the two halves of a
+ * surrogate pair.
+ */
 function truncate(text: string, max: number): string {
   if (text.length <= max) return text;
-  const cut = text.slice(0, max - 1);
+  let cut = text.slice(0, max - 1);
   const lastSpace = cut.lastIndexOf(' ');
-  return `${lastSpace > max / 2 ? cut.slice(0, lastSpace) : cut}…`;
+  if (lastSpace > max / 2) cut = cut.slice(0, lastSpace);
+  else if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
+  return `${cut}…`;
 }
 
 /**

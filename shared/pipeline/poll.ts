@@ -1,8 +1,10 @@
 /**
  * The poller: fetch each feed with a conditional GET, parse and normalise it,
- * keep only the items not seen before (conditional write), and queue them for
- * the classifier. A feed that fails is recorded on its state and skipped; the
- * others go on.
+ * keep only the items not seen before, queue them for the classifier and only
+ * then record them as seen. A process that dies in between queues them again
+ * on its next run (a redelivery, dropped downstream by its key), never loses
+ * them. A feed that fails is recorded on its state and skipped; the others go
+ * on, and so do the other items of a feed when one of them cannot be queued.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import {
@@ -24,7 +26,13 @@ import {
 import type { Item } from '../feeds/item.ts';
 import { contentKey, normaliseEntries } from '../feeds/normalise.ts';
 import { FeedParseError, parseFeed } from '../feeds/parse.ts';
-import { encodeMessage, type ItemMessage, ItemMessageSchema } from '../messages.ts';
+import {
+  encodeMessage,
+  InvalidMessageError,
+  type ItemMessage,
+  ItemMessageSchema,
+  MAX_MESSAGE_BYTES,
+} from '../messages.ts';
 import {
   type Clock,
   type FeedError,
@@ -90,6 +98,8 @@ export type FeedPollResult =
       status: 'polled';
       itemsNew: number;
       itemsSeen: number;
+      /** New items that could not be queued (logged as `item not queued`); tried again next poll. */
+      itemsNotQueued: number;
       skippedEntries: number;
       health: FeedHealth;
     }
@@ -118,8 +128,6 @@ export interface PollReport {
 const DEFAULT_SEEN_RETENTION_DAYS = 30;
 /** Feed states written per batch (DynamoDB's BatchWriteItem takes 25). */
 const STATE_FLUSH_SIZE = 25;
-/** Seen-item writes in flight per feed. */
-const SEEN_WRITE_CONCURRENCY = 16;
 const DAY_MS = 86_400_000;
 
 /** Polls the due feeds (or all with `all`), a few at a time. */
@@ -283,33 +291,24 @@ export async function pollFeed(
     }
     const recent = recentDigests(healthy.recentItems);
     const unknown = items.filter((item) => !recent.has(recentDigest(item.id)));
-    const fresh = await keepUnseen(feed.id, unknown, startedAt, deps, options);
-    try {
-      await deps.itemsQueue.send(
-        fresh.map((item) =>
-          encodeMessage(ItemMessageSchema, {
-            type: 'item',
-            version: 1,
-            item,
-            polledAt,
-            correlationId: itemCorrelationId(pollId, item),
-          }),
-        ),
-      );
-    } catch (error) {
-      // Unqueued items must not stay marked as seen, or they would be lost.
-      await Promise.all(
-        fresh.flatMap((item) => seenKeys(item).map((key) => deps.seenItems.forget(feed.id, key))),
-      );
-      throw error;
+    const { fresh, churned } = await findUnseen(feed.id, unknown, deps);
+    const { queued, notQueued } = await queueItems(fresh, deps, pollId, polledAt);
+    // An item that cannot be queued stays unrecorded, so every poll tries it
+    // again and says so: it is never dropped in silence, and never holds back
+    // the others.
+    for (const { item, reason } of notQueued) {
+      logger.warn('item not queued', { itemId: item.id, error: reason });
     }
+    // Only now that they are on the queue are the items recorded as seen.
+    await recordSeen(feed.id, queued, churned, startedAt, deps, options);
     // One line per queued item: where `filter correlationId = ...` finds the item first.
-    for (const item of fresh) {
+    for (const item of queued) {
       logger.info('item queued', {
         itemId: item.id,
         correlationId: itemCorrelationId(pollId, item),
       });
     }
+    const unqueued = new Set(notQueued.map(({ item }) => item.id));
 
     const published = items
       .map((item) => item.published)
@@ -321,18 +320,22 @@ export async function pollFeed(
     const cadence = observedCadenceSeconds(published);
     const state: FeedState = {
       ...healthy,
-      etag: fetched.etag,
-      lastModified: fetched.lastModified,
-      itemsSeenTotal: healthy.itemsSeenTotal + fresh.length,
-      itemsPerDay: updatedItemsPerDay(healthy, fresh.length, startedAt),
+      // With an item not queued, the next poll must read this document again,
+      // not be told it has not changed.
+      etag: unqueued.size === 0 ? fetched.etag : undefined,
+      lastModified: unqueued.size === 0 ? fetched.lastModified : undefined,
+      itemsSeenTotal: healthy.itemsSeenTotal + queued.length,
+      itemsPerDay: updatedItemsPerDay(healthy, queued.length, startedAt),
       itemsPerDayAt: polledAt,
       statsSince: healthy.statsSince ?? polledAt,
-      ...(fresh.length > 0 ? { lastNewItemAt: polledAt } : {}),
+      ...(queued.length > 0 ? { lastNewItemAt: polledAt } : {}),
       ...(newest !== undefined ? { lastItemPublishedAt: newest } : {}),
       ...(cadence !== undefined ? { cadenceSeconds: cadence } : {}),
       ttlMinutes: parsed.ttlMinutes,
       skipHours: parsed.skipHours,
+      // An item not queued is left out, so that the next poll looks it up again.
       recentItems: items
+        .filter((item) => !unqueued.has(item.id))
         .slice(0, MAX_RECENT_ITEMS)
         .map((item) => recentDigest(item.id))
         .join(''),
@@ -342,8 +345,9 @@ export async function pollFeed(
       result: {
         feedId: feed.id,
         status: 'polled',
-        itemsNew: fresh.length,
+        itemsNew: queued.length,
         itemsSeen: items.length - fresh.length,
+        itemsNotQueued: notQueued.length,
         skippedEntries: skipped.length,
         health: feedHealth(state, startedAt),
       },
@@ -419,16 +423,6 @@ function hintsOf(state: FeedState): FeedHints {
   };
 }
 
-/** The seen-items keys of an item: its id, and its link-and-title key when it has a link. */
-function seenKeys(item: Item): string[] {
-  const key = contentKey(item);
-  return key === undefined ? [item.id] : [item.id, key];
-}
-
-/**
- * Marks the items seen and returns those not seen before. An item whose id is
- * new but whose link and title were seen (a regenerated guid) is not new.
- */
 /** Characters of one recent-item digest (48 bits: no collision among a feed's items in practice). */
 const RECENT_DIGEST_CHARS = 8;
 /** Items remembered per feed (a feed document rarely lists more; the rest are read as before). */
@@ -450,52 +444,115 @@ function recentDigests(recentItems: string | undefined): Set<string> {
   return digests;
 }
 
-async function keepUnseen(
+/** The keys an item is recorded under: its id, and its link-and-title key when it has a link. */
+function seenKeys(item: Item): string[] {
+  const content = contentKey(item);
+  return content === undefined ? [item.id] : [item.id, content];
+}
+
+/**
+ * The items not seen before, in one batched read (a feed mostly repeats
+ * itself), and the new ids of items seen before under their link and title (a
+ * regenerated guid): those are not new, but their new id is recorded too, so
+ * that the next poll finds them by it.
+ */
+async function findUnseen(
   feedId: string,
   items: readonly Item[],
+  deps: PollerDeps,
+): Promise<{ fresh: Item[]; churned: string[] }> {
+  const keysOf = items.map(seenKeys);
+  const seen = await deps.seenItems.whichSeen(feedId, keysOf.flat());
+  const fresh: Item[] = [];
+  const churned: string[] = [];
+  items.forEach((item, i) => {
+    if (!(keysOf[i] ?? []).some((key) => seen.has(key))) fresh.push(item);
+    else if (!seen.has(item.id)) churned.push(item.id);
+  });
+  return { fresh, churned };
+}
+
+/** An item the poller could not queue, and why. */
+interface NotQueued {
+  item: Item;
+  reason: string;
+}
+
+/**
+ * Queues the items, in one `send` (the sender batches them). An item whose
+ * message is invalid or too large is left out; when the send fails, each item
+ * is sent on its own, so that one the queue refuses does not hold back the
+ * others. If none could be sent at all, the queue is failing, not an item: the
+ * error is thrown and the feed fails.
+ */
+async function queueItems(
+  items: readonly Item[],
+  deps: PollerDeps,
+  pollId: string,
+  polledAt: string,
+): Promise<{ queued: Item[]; notQueued: NotQueued[] }> {
+  const notQueued: NotQueued[] = [];
+  const sendable: Array<{ item: Item; message: ItemMessage }> = [];
+  for (const item of items) {
+    try {
+      const message = encodeMessage(ItemMessageSchema, {
+        type: 'item',
+        version: 1,
+        item,
+        polledAt,
+        correlationId: itemCorrelationId(pollId, item),
+      });
+      const bytes = Buffer.byteLength(JSON.stringify(message), 'utf8');
+      if (bytes > MAX_MESSAGE_BYTES) {
+        throw new InvalidMessageError(
+          `refusing to send a message of ${bytes} bytes: over the ${MAX_MESSAGE_BYTES}-byte limit`,
+        );
+      }
+      sendable.push({ item, message });
+    } catch (error) {
+      if (!(error instanceof InvalidMessageError)) throw error;
+      notQueued.push({ item, reason: error.message });
+    }
+  }
+  if (sendable.length === 0) return { queued: [], notQueued };
+  try {
+    await deps.itemsQueue.send(sendable.map(({ message }) => message));
+    return { queued: sendable.map(({ item }) => item), notQueued };
+  } catch (batchError) {
+    // Some may have been sent before the failure: sent again, they are a
+    // redelivery, which the classifier drops by key.
+    const queued: Item[] = [];
+    const refused: NotQueued[] = [];
+    for (const { item, message } of sendable) {
+      try {
+        await deps.itemsQueue.send([message]);
+        queued.push(item);
+      } catch (error) {
+        refused.push({ item, reason: error instanceof Error ? error.message : String(error) });
+      }
+    }
+    if (queued.length === 0) throw batchError;
+    return { queued, notQueued: [...notQueued, ...refused] };
+  }
+}
+
+/**
+ * Records the queued items as seen under all their keys, and the new ids of
+ * the churned ones, in batched writes. Unconditional: pollers racing on one
+ * feed may both queue an item, and the classifier drops the second by its key.
+ */
+async function recordSeen(
+  feedId: string,
+  queued: readonly Item[],
+  churned: readonly string[],
   now: Date,
   deps: PollerDeps,
   options: PollOptions,
-): Promise<Item[]> {
+): Promise<void> {
+  const keys = [...queued.flatMap(seenKeys), ...churned];
+  if (keys.length === 0) return;
   const retentionMs = (options.seenRetentionDays ?? DEFAULT_SEEN_RETENTION_DAYS) * DAY_MS;
-  const expiresAt = new Date(now.getTime() + retentionMs);
-  // One batched read finds the items seen before under either key (a feed
-  // mostly repeats itself); only the rest are claimed, one conditional write
-  // each (which arbitrates between pollers racing on the same feed), and their
-  // other keys are then written in batches.
-  const keysOf = items.map((item) => {
-    const content = contentKey(item);
-    return content === undefined ? [item.id] : [item.id, content];
-  });
-  const seen = await deps.seenItems.whichSeen(feedId, keysOf.flat());
-  const isNew = await mapConcurrently(items, SEEN_WRITE_CONCURRENCY, async (item, i) => {
-    if ((keysOf[i] ?? []).some((key) => seen.has(key))) return false;
-    return deps.seenItems.markSeen(feedId, item.id, expiresAt);
-  });
-  // Also the new ids of items seen before under their content (guid churn), so
-  // the next poll finds them in its batched read.
-  const others = items.flatMap((item, i) =>
-    (keysOf[i] ?? []).filter((key) =>
-      isNew[i] ? key !== item.id : !seen.has(key) && key === item.id,
-    ),
-  );
-  await deps.seenItems.markSeenMany(feedId, others, expiresAt);
-  return items.filter((_, i) => isNew[i]);
-}
-
-/** `fn` over `values` with at most `limit` calls in flight; results in input order. */
-async function mapConcurrently<T, R>(
-  values: readonly T[],
-  limit: number,
-  fn: (value: T, index: number) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(values.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    for (let i = next++; i < values.length; i = next++) results[i] = await fn(values[i] as T, i);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, values.length) }, worker));
-  return results;
+  await deps.seenItems.markSeenMany(feedId, keys, new Date(now.getTime() + retentionMs));
 }
 
 function failureKind(error: unknown): string {
