@@ -1,13 +1,14 @@
 /**
  * Decodes a feed body to text. The charset comes from, in this order: the HTTP
  * `Content-Type` header, a byte-order mark, the XML declaration (with the
- * UTF-16/32 byte patterns of XML 1.0 Appendix F). Invalid bytes become U+FFFD:
- * one bad byte must not lose a whole feed.
+ * UTF-16/32 byte patterns of XML 1.0 Appendix F), the NUL pattern of ASCII
+ * markup in UTF-16. Invalid bytes become U+FFFD: one bad byte must not lose a
+ * whole feed.
  */
 import iconv from 'iconv-lite';
 
 /** Where the charset used was found. */
-export type CharsetSource = 'header' | 'bom' | 'prolog' | 'default' | 'fallback';
+export type CharsetSource = 'header' | 'bom' | 'prolog' | 'sniffed' | 'default' | 'fallback';
 
 export interface DecodedBody {
   text: string;
@@ -76,6 +77,32 @@ function prologCharset(bytes: Buffer): string | undefined {
   return known;
 }
 
+/** How many leading code units `utf16ByteOrder` looks at. */
+const SNIFF_UNITS = 64;
+
+/**
+ * `'le'` or `'be'` when the first code units (bytes, or the characters of a
+ * string that bytes were read into one for one) look like markup in UTF-16
+ * without a BOM: ASCII characters, each with a NUL byte on the same side.
+ * One stray NUL in a UTF-8 document is nowhere near that pattern.
+ */
+export function utf16ByteOrder(units: ArrayLike<number>): 'le' | 'be' | undefined {
+  const length = Math.min(units.length, SNIFF_UNITS) & ~1;
+  if (length < 4) return undefined;
+  let evenNul = 0;
+  let oddNul = 0;
+  for (let i = 0; i < length; i++) {
+    if (units[i] !== 0) continue;
+    if (i % 2 === 0) evenNul++;
+    else oddNul++;
+  }
+  const pairs = length / 2;
+  // Most pairs hold a NUL on one side; the other side is never NUL (that would be UTF-32).
+  if (oddNul >= (pairs * 3) / 4 && evenNul === 0) return 'le';
+  if (evenNul >= (pairs * 3) / 4 && oddNul === 0) return 'be';
+  return undefined;
+}
+
 function isValidUtf8(bytes: Buffer): boolean {
   try {
     new TextDecoder('utf-8', { fatal: true }).decode(bytes);
@@ -97,6 +124,7 @@ export function decodeFeedBody(bytes: Buffer, contentType?: string): DecodedBody
     [knownCharset(headerCharset(contentType)), 'header'],
     [bom?.charset, 'bom'],
     [prologCharset(bytes), 'prolog'],
+    [sniffedUtf16(bytes), 'sniffed'],
   ];
   for (const [charset, source] of candidates) {
     if (charset !== undefined) return { text: decode(bytes, charset), charset, source };
@@ -104,6 +132,11 @@ export function decodeFeedBody(bytes: Buffer, contentType?: string): DecodedBody
   if (isValidUtf8(bytes))
     return { text: decode(bytes, 'utf-8'), charset: 'utf-8', source: 'default' };
   return { text: decode(bytes, 'windows-1252'), charset: 'windows-1252', source: 'fallback' };
+}
+
+function sniffedUtf16(bytes: Buffer): string | undefined {
+  const order = utf16ByteOrder(bytes.subarray(0, SNIFF_UNITS));
+  return order === undefined ? undefined : `utf-16${order}`;
 }
 
 function decode(bytes: Buffer, charset: string): string {

@@ -6,6 +6,7 @@
  * `normalise.ts` turns them into items.
  */
 import Parser from 'rss-parser';
+import { utf16ByteOrder } from './charset.ts';
 import { EntityExpansionError, prepareXml } from './xml-prepare.ts';
 import { XmlScopes } from './xml-scope.ts';
 
@@ -141,6 +142,14 @@ interface ParserOutput {
  */
 export async function parseFeed(document: string, feedUrl: string): Promise<ParsedFeed> {
   if (/^[\uFEFF\s]*\{/.test(document)) return parseJsonFeed(document, feedUrl);
+  // Checked before `prepareXml` removes NULs, which would garble such a document.
+  const head = Array.from(document.slice(0, 64), (char) => char.charCodeAt(0));
+  if (utf16ByteOrder(head) !== undefined) {
+    throw new FeedParseError(
+      feedUrl,
+      'the document is not UTF-8 text (UTF-16 read as UTF-8: no byte-order mark or declaration said so?)',
+    );
+  }
 
   let xml: string;
   try {
@@ -355,9 +364,6 @@ function explainParseFailure(
   rootNamespace: string | undefined,
 ): string {
   if (xml.trim() === '') return 'the document is empty';
-  if (xml.includes('\u0000')) {
-    return 'the document is not UTF-8 text (UTF-16, UTF-32 or compressed bytes?)';
-  }
   if (rootElement === undefined) return 'no XML root element found';
   if (feedFormat(root) === undefined) return notAFeed(rootElement, rootNamespace);
   const detail = (error instanceof Error ? error.message : String(error))

@@ -6,8 +6,14 @@
  *   entity bomb ("billion laughs") fails fast instead of eating memory;
  * - HTML named entities (`&eacute;`, which feeds use without declaring them)
  *   become numeric references, unknown ones and bare `&` are escaped, so one
- *   stray ampersand does not lose the whole feed.
- * CDATA sections, comments and processing instructions are copied untouched.
+ *   stray ampersand does not lose the whole feed;
+ * - characters XML 1.0 forbids are taken out, as lenient feed readers do, so
+ *   one stray byte does not lose the whole feed either: raw C0 controls (a NUL
+ *   byte in a UTF-8 feed), U+FFFE and U+FFFF are removed, a lone surrogate
+ *   and a character reference to any of them (`&#0;`, `&#x1F;`, `&#xD800;`)
+ *   become U+FFFD, so the reader sees that something was there.
+ * CDATA sections, comments and processing instructions are copied untouched,
+ * but for the forbidden characters.
  */
 import { decodeHTMLStrict } from 'entities';
 import { formatPrefixes } from './xml-scope.ts';
@@ -25,7 +31,7 @@ export class EntityExpansionError extends Error {
 }
 
 const XML_ENTITIES = new Set(['amp', 'lt', 'gt', 'quot', 'apos']);
-const REFERENCE = /^&(?:#[0-9]+|#[xX][0-9a-fA-F]+|([A-Za-z_][A-Za-z0-9._-]*));/;
+const REFERENCE = /^&(?:#([0-9]+)|#[xX]([0-9a-fA-F]+)|([A-Za-z_][A-Za-z0-9._-]*));/;
 
 interface Declarations {
   /** Internal general entities: name → replacement text. */
@@ -36,7 +42,7 @@ interface Declarations {
 
 /** Returns `text` with its DOCTYPE removed and its entity references made safe. */
 export function prepareXml(text: string, limits: PrepareLimits = {}): string {
-  const source = text.replace(/^[\uFEFF\s]+/, '');
+  const source = withoutForbiddenCharacters(text).replace(/^[\uFEFF\s]+/, '');
   const { declarations, start, end } = findDoctype(source);
   const budget = {
     left: limits.maxExpansion ?? 1_000_000,
@@ -235,14 +241,15 @@ function rewriteReferences(
     }
     out.push(text.slice(copiedTo, i));
     const match = REFERENCE.exec(text.slice(i, i + 80));
-    const name = match?.[1];
+    const name = match?.[3];
     let replacement: string;
     if (match === null) {
       replacement = '&amp;';
       copiedTo = i + 1;
     } else {
       copiedTo = i + match[0].length;
-      if (name === undefined || XML_ENTITIES.has(name)) replacement = match[0];
+      if (name === undefined) replacement = allowedReference(match);
+      else if (XML_ENTITIES.has(name)) replacement = match[0];
       else if (declarations.internal.has(name)) {
         if (depth + 1 > budget.maxDepth) {
           throw new EntityExpansionError(
@@ -296,6 +303,56 @@ function verbatimFinder(text: string): (from: number) => { start: number; close:
     });
     return best;
   };
+}
+
+/**
+ * `text` without the raw characters outside XML 1.0's `Char` production: C0
+ * controls but tab and line breaks, U+FFFE and U+FFFF carry no text and are
+ * removed; a surrogate without its pair (what a broken decoder left) becomes
+ * U+FFFD.
+ */
+function withoutForbiddenCharacters(text: string): string {
+  let out = '';
+  let copiedTo = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    let replacement: string | undefined;
+    if (code < 0x20) {
+      if (code !== 0x9 && code !== 0xa && code !== 0xd) replacement = '';
+    } else if (code === 0xfffe || code === 0xffff) {
+      replacement = '';
+    } else if (code >= 0xd800 && code <= 0xdbff) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) i++;
+      else replacement = '\uFFFD';
+    } else if (code >= 0xdc00 && code <= 0xdfff) {
+      replacement = '\uFFFD';
+    }
+    if (replacement !== undefined) {
+      out += text.slice(copiedTo, i) + replacement;
+      copiedTo = i + 1;
+    }
+  }
+  return copiedTo === 0 ? text : out + text.slice(copiedTo);
+}
+
+/** A numeric character reference as written, or U+FFFD when XML 1.0 forbids its character. */
+function allowedReference(match: RegExpExecArray): string {
+  const [reference, decimal, hex] = match;
+  const code = decimal === undefined ? Number.parseInt(hex ?? '', 16) : Number(decimal);
+  return isXmlChar(code) ? reference : '\uFFFD';
+}
+
+/** XML 1.0's `Char` production. */
+function isXmlChar(code: number): boolean {
+  return (
+    code === 0x9 ||
+    code === 0xa ||
+    code === 0xd ||
+    (code >= 0x20 && code <= 0xd7ff) ||
+    (code >= 0xe000 && code <= 0xfffd) ||
+    (code >= 0x10000 && code <= 0x10ffff)
+  );
 }
 
 /** A named HTML entity as numeric references, or `undefined` when HTML has no such name. */
