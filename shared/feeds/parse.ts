@@ -7,7 +7,7 @@
  */
 import Parser from 'rss-parser';
 import { utf16ByteOrder } from './charset.ts';
-import { EntityExpansionError, prepareXml } from './xml-prepare.ts';
+import { EntityExpansionError, prepareXml, withoutForbiddenCharacters } from './xml-prepare.ts';
 import { XmlScopes } from './xml-scope.ts';
 
 /** One entry of a feed as written in it, before normalisation. */
@@ -419,7 +419,7 @@ function parseJsonFeed(document: string, feedUrl: string): ParsedFeed {
   let root: unknown;
   try {
     // Keys such as "__proto__" become own properties of plain objects: harmless.
-    root = JSON.parse(document.replace(/^\uFEFF/, ''));
+    root = JSON.parse(withoutForbiddenCharacters(document).replace(/^\uFEFF/, ''));
   } catch (error) {
     throw new FeedParseError(
       feedUrl,

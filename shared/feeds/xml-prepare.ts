@@ -309,9 +309,9 @@ function verbatimFinder(text: string): (from: number) => { start: number; close:
  * `text` without the raw characters outside XML 1.0's `Char` production: C0
  * controls but tab and line breaks, U+FFFE and U+FFFF carry no text and are
  * removed; a surrogate without its pair (what a broken decoder left) becomes
- * U+FFFD.
+ * U+FFFD. JSON forbids the same controls raw, so JSON Feeds go through it too.
  */
-function withoutForbiddenCharacters(text: string): string {
+export function withoutForbiddenCharacters(text: string): string {
   let out = '';
   let copiedTo = 0;
   for (let i = 0; i < text.length; i++) {

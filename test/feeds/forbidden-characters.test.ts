@@ -100,6 +100,18 @@ describe('raw NUL and other characters XML 1.0 forbids', () => {
     expect(titles[0]).toBe('abc\uFFFDd\uFFFDe😀');
   });
 
+  it('reads a JSON Feed with a stray NUL byte in a string, the NUL removed', async () => {
+    const document = JSON.stringify({
+      version: 'https://jsonfeed.org/version/1.1',
+      title: 'Wire',
+      items: [{ id: '1', title: 'Breaking__ news', url: 'https://news.example/1' }],
+    }).replace('__', '\u0000');
+
+    const titles = await titlesOf(document);
+
+    expect(titles).toEqual(['Breaking news']);
+  });
+
   it('does not blame UTF-16 when a well-formedness error is elsewhere and a NUL is present', async () => {
     const document = feedWithTitle('Stray\u0000 NUL').replace('</channel>', '</channel></oops>');
 
