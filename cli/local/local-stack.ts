@@ -40,6 +40,11 @@ import { UnsubscribeFilteredSubscriptionStore } from '../../shared/alerts/unsubs
 import type { Config } from '../../shared/config/config.ts';
 import type { AlertMessage, ItemMessage } from '../../shared/messages.ts';
 import { type ClassifyResult, createClassifierHandler } from '../../shared/pipeline/classify.ts';
+import {
+  checkDeliveryTiming,
+  MAX_RECEIVE_COUNT,
+  VISIBILITY_TIMEOUT_MS,
+} from '../../shared/pipeline/delivery-timing.ts';
 import { createNotifierHandler, type NotifyResult } from '../../shared/pipeline/notify.ts';
 import { type FeedPollResult, type FeedToPoll, pollFeeds } from '../../shared/pipeline/poll.ts';
 import type { ChannelType, Clock, Logger, Subscriber } from '../../shared/ports.ts';
@@ -55,9 +60,12 @@ export interface LocalStackOptions {
   /** Where the console channel writes. Default stdout. */
   consoleStream?: Writable & { isTTY?: boolean };
   clock?: Clock;
-  /** Receives after which a message is dead-lettered. Default 5. */
+  /** Receives after which a message is dead-lettered. Default `MAX_RECEIVE_COUNT`. */
   maxReceiveCount?: number;
-  /** Visibility timeout of the local queues. Default 30 s. */
+  /**
+   * Visibility timeout of the local queues. Default `VISIBILITY_TIMEOUT_MS`
+   * (as on AWS); it must exceed the ledger's claim lease (`CLAIM_LEASE_MS`).
+   */
   visibilityTimeoutMs?: number;
   /**
    * Serve the unsubscribe endpoint on this port (0: any free port, and the
@@ -153,9 +161,10 @@ export class LocalStack {
       const queueOptions = {
         dataDir: options.dataDir,
         clock,
-        maxReceiveCount: options.maxReceiveCount ?? 5,
-        visibilityTimeoutMs: options.visibilityTimeoutMs ?? 30_000,
+        maxReceiveCount: options.maxReceiveCount ?? MAX_RECEIVE_COUNT,
+        visibilityTimeoutMs: options.visibilityTimeoutMs ?? VISIBILITY_TIMEOUT_MS,
       };
+      checkDeliveryTiming(queueOptions);
       const itemsQueue = await LocalQueue.open<ItemMessage>({ name: ITEMS_QUEUE, ...queueOptions });
       const alertsQueue = await LocalQueue.open<AlertMessage>({
         name: ALERTS_QUEUE,

@@ -27,8 +27,6 @@ export interface StageConfig {
    */
   dataRemovalPolicy: RemovalPolicy;
   logRetention: RetentionDays;
-  /** Receives before a message goes to its dead-letter queue. */
-  maxReceiveCount: number;
   /**
    * Concurrent notifier invocations (2 is the least an SQS event source
    * allows). Slack takes about one message per second per webhook, and each
@@ -56,7 +54,6 @@ const DEV: StageConfig = {
   pollerTimeout: Duration.minutes(5),
   dataRemovalPolicy: RemovalPolicy.DESTROY,
   logRetention: RetentionDays.ONE_WEEK,
-  maxReceiveCount: 5,
   notifierMaxConcurrency: 2,
   sesIdentity: 'wirewatch.example',
   alarms: { failingFeeds: 1, failingFeedsRuns: 3, noItemsFor: Duration.hours(6) },
@@ -71,7 +68,6 @@ export const STAGES: Readonly<Record<StageName, StageConfig>> = {
     pollerTimeout: Duration.minutes(5),
     dataRemovalPolicy: RemovalPolicy.RETAIN,
     logRetention: RetentionDays.THREE_MONTHS,
-    maxReceiveCount: 5,
     notifierMaxConcurrency: 2,
     sesIdentity: 'wirewatch.example',
     alarms: { failingFeeds: 3, failingFeedsRuns: 3, noItemsFor: Duration.hours(3) },

@@ -45,14 +45,18 @@ import {
 } from '../../shared/adapters/pipeline-metrics.ts';
 import { TABLES } from '../../shared/adapters/tables.ts';
 import { parseConfig } from '../../shared/config/config.ts';
+import {
+  CONSUMER_TIMEOUT_MS,
+  MAX_RECEIVE_COUNT,
+  VISIBILITY_TIMEOUT_MS,
+} from '../../shared/pipeline/delivery-timing.ts';
 import type { StageConfig } from '../config/stages.ts';
 import { REPO_ROOT, WirewatchFunction } from '../constructs/wirewatch-function.ts';
 import { secretId, type WirewatchSecrets, type WirewatchTables } from './data-stack.ts';
 
 /** SQS redelivers a message only after its visibility timeout: at least 6x the consumer's timeout. */
-const VISIBILITY_TIMEOUT_FACTOR = 6;
-const CLASSIFIER_TIMEOUT = Duration.seconds(60);
-const NOTIFIER_TIMEOUT = Duration.seconds(60);
+const CLASSIFIER_TIMEOUT = Duration.millis(CONSUMER_TIMEOUT_MS);
+const NOTIFIER_TIMEOUT = Duration.millis(CONSUMER_TIMEOUT_MS);
 /** How often digests and quiet-hours releases are looked at: a digest goes out within this of its time. */
 const DIGEST_EVERY = Duration.minutes(15);
 /**
@@ -141,8 +145,8 @@ export class ServiceStack extends Stack {
       bundledFiles: [relativeToRepo(config.watchFile)],
     };
 
-    const itemsQueues = this.queueWithDeadLetters('Items', CLASSIFIER_TIMEOUT, stage);
-    const alertsQueues = this.queueWithDeadLetters('Alerts', NOTIFIER_TIMEOUT, stage);
+    const itemsQueues = this.queueWithDeadLetters('Items');
+    const alertsQueues = this.queueWithDeadLetters('Alerts');
     // Nothing reads it: a message there is a run that failed, for ops to look at
     // (the next scheduled run does the work again). cdk-nag sees it as the
     // functions' dead-letter queue, so it needs no dead-letter queue of its own.
@@ -665,25 +669,24 @@ export class ServiceStack extends Stack {
   }
 
   /**
-   * A standard queue and its dead-letter queue. The visibility timeout is
-   * `VISIBILITY_TIMEOUT_FACTOR` times the consumer's timeout, as Lambda advises,
-   * so that a message is not redelivered while a retried invocation still runs.
+   * A standard queue and its dead-letter queue, with the visibility timeout
+   * and receive limit of `shared/pipeline/delivery-timing.ts`, which the
+   * embedded stack uses too: longer than the consumers' timeout and than the
+   * ledger's claim lease, so a send cut short is sent again, not dead-lettered.
    */
-  private queueWithDeadLetters(name: string, consumerTimeout: Duration, stage: StageConfig) {
+  private queueWithDeadLetters(name: string) {
     const deadLetterQueue = new Queue(this, `${name}DeadLetterQueue`, {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
-    const visibilityTimeout = Duration.seconds(
-      consumerTimeout.toSeconds() * VISIBILITY_TIMEOUT_FACTOR,
-    );
+    const visibilityTimeout = Duration.millis(VISIBILITY_TIMEOUT_MS);
     const queue = new Queue(this, `${name}Queue`, {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       visibilityTimeout,
       retentionPeriod: Duration.days(4),
-      deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: stage.maxReceiveCount },
+      deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: MAX_RECEIVE_COUNT },
     });
     return { queue, deadLetterQueue, visibilityTimeout };
   }

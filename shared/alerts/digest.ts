@@ -17,6 +17,7 @@ import {
   decodeMessage,
   InvalidMessageError,
 } from '../messages.ts';
+import { CLAIM_LEASE_MS } from '../pipeline/delivery-timing.ts';
 import { channelKey, type QueuedDigestEntry } from '../pipeline/notify.ts';
 import type {
   AlertKey,
@@ -77,7 +78,6 @@ export interface ScheduledDeliveryResult {
 }
 
 const DEFAULT_GRACE_MS = 60_000;
-const DEFAULT_LEASE_MS = 5 * 60_000;
 const DAY_MS = 86_400_000;
 
 /** Stable id of the digest of one subscriber, time and channel. */
@@ -181,7 +181,7 @@ async function sendDigest(
     channel: destination,
   };
   const expiresAt = new Date(now.getTime() + (deps.ledgerRetentionDays ?? 90) * DAY_MS);
-  const claim = await deps.ledger.claim(key, deps.leaseMs ?? DEFAULT_LEASE_MS, expiresAt);
+  const claim = await deps.ledger.claim(key, deps.leaseMs ?? CLAIM_LEASE_MS, expiresAt);
   if (claim.outcome === 'already-sent') {
     // Sent before the entries could be removed: finish the job.
     await deps.pending.remove(subscriber.id, entryKeys);

@@ -47,6 +47,7 @@ import type {
   UnsubscribeLink,
 } from '../ports.ts';
 import { severityRank } from '../rules/watch.ts';
+import { CLAIM_LEASE_MS } from './delivery-timing.ts';
 import { processSqsBatch } from './sqs-batch.ts';
 
 /** Signs unsubscribe links for alerts (see `shared/alerts/unsubscribe.ts`). */
@@ -118,7 +119,6 @@ export interface BatchState {
   blockedDestinations: Set<string>;
 }
 
-const DEFAULT_LEASE_MS = 5 * 60_000;
 const DEFAULT_LEDGER_RETENTION_DAYS = 90;
 /** Held alerts and digest entries are kept at most this long (a stuck schedule loses nothing sooner). */
 const PENDING_RETENTION_DAYS = 30;
@@ -423,7 +423,7 @@ async function attempt(
   act: () => Promise<{ outcome: 'sent' | 'queued'; receipt: SendReceipt }>,
 ): Promise<Extract<ClaimResult, { outcome: 'already-sent' }> | undefined> {
   const { deps, message, result } = context;
-  const claim = await deps.ledger.claim(key, deps.leaseMs ?? DEFAULT_LEASE_MS, context.expiresAt, {
+  const claim = await deps.ledger.claim(key, deps.leaseMs ?? CLAIM_LEASE_MS, context.expiresAt, {
     retryRejected: message.retryRejected ?? false,
   });
   if (claim.outcome === 'already-sent') return claim;

@@ -9,6 +9,7 @@ import { STAGES } from '../../infra/config/stages.ts';
 import { LAMBDA_TASK_ROOT } from '../../infra/constructs/wirewatch-function.ts';
 import { ALARM_IDS } from '../../infra/stacks/service-stack.ts';
 import { CUSTOM_METRIC_COUNT } from '../../shared/adapters/pipeline-metrics.ts';
+import { MAX_RECEIVE_COUNT } from '../../shared/pipeline/delivery-timing.ts';
 import { type SynthesisedStage, synthStage } from './synth-stage.ts';
 
 const run = promisify(execFile);
@@ -224,7 +225,7 @@ describe('queues', () => {
 
     expect(resources[queueId]?.Properties.RedrivePolicy).toEqual({
       deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] },
-      maxReceiveCount: stage.maxReceiveCount,
+      maxReceiveCount: MAX_RECEIVE_COUNT,
     });
     expect(resources[dlqId]?.Properties.MessageRetentionPeriod).toBe(14 * 86_400);
   });

@@ -17,6 +17,7 @@ import { stringify } from 'yaml';
 import type { LocalStack } from '../../cli/local/local-stack.ts';
 import { DynamoFeedStateStore, DynamoSeenItemsStore } from '../../shared/adapters/dynamodb.ts';
 import { type Config, parseConfig } from '../../shared/config/config.ts';
+import { VISIBILITY_TIMEOUT_MS } from '../../shared/pipeline/delivery-timing.ts';
 import { pollFeeds } from '../../shared/pipeline/poll.ts';
 import { type Clock, silentLogger } from '../../shared/ports.ts';
 
@@ -65,8 +66,8 @@ export class TestClock implements Clock {
   }
 }
 
-/** Past the local queues' default 30 s visibility timeout, so failed messages are received again. */
-export const PAST_VISIBILITY_TIMEOUT_MS = 31_000;
+/** Past the local queues' visibility timeout, so failed messages are received again. */
+export const PAST_VISIBILITY_TIMEOUT_MS = VISIBILITY_TIMEOUT_MS + 1_000;
 
 function listen(server: Server): Promise<number> {
   return new Promise((resolve, reject) => {
