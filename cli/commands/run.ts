@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import pc from 'picocolors';
-import { LocalQueue } from '../../shared/adapters/local-queue.ts';
+import { LocalQueue, QueueFullDiskError } from '../../shared/adapters/local-queue.ts';
 import { formatInTimeZone } from '../../shared/alerts/render.ts';
 import { ConfigError, loadConfig } from '../../shared/config/config.ts';
 import { formatDiagnostic, WatchFileError } from '../../shared/rules/diagnostics.ts';
@@ -56,11 +56,23 @@ export function registerRunCommands(program: Command): void {
       }
       const stack = await startStack(options);
       if (!stack) return;
+      let fullDisk: QueueFullDiskError | undefined;
       try {
-        if (options.once) await runOnce(stack, options);
-        else await runWatch(stack, options);
-      } finally {
-        await stack.stop();
+        try {
+          if (options.once) await runOnce(stack, options);
+          else await runWatch(stack, options);
+        } finally {
+          await stack.stop();
+        }
+      } catch (error) {
+        if (!(error instanceof QueueFullDiskError)) throw error;
+        fullDisk = error;
+      }
+      // A full disk, met anywhere in the run: the one line that says what to do.
+      fullDisk ??= stack.itemsQueue.lastFullDisk ?? stack.alertsQueue.lastFullDisk;
+      if (fullDisk) {
+        console.error(pc.red(fullDisk.message));
+        process.exitCode = 1;
       }
     });
 

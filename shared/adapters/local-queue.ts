@@ -7,11 +7,20 @@
  * to a JSON file so that queued messages and dead letters outlive the process.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { type FileHandle, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
-import { type Clock, type DeadLetterSender, type QueueSender, systemClock } from '../ports.ts';
+import {
+  type Clock,
+  type DeadLetterSender,
+  type Logger,
+  type QueueSender,
+  silentLogger,
+  systemClock,
+} from '../ports.ts';
 
 export type { DeadLetterSender };
 
@@ -55,6 +64,81 @@ export class QueueFileError extends Error {
 }
 
 /**
+ * Thrown when the disk is full while the queue writes its journal or snapshot.
+ * The queue's files are left as they were before the write (a torn record is
+ * cut off), so whatever was acknowledged is still there.
+ */
+export class QueueFullDiskError extends Error {
+  constructor(
+    readonly queueName: string,
+    readonly kind: 'journal' | 'snapshot',
+    readonly file: string,
+    readonly code: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `cannot write queue ${queueName} ${kind} ${file}: the disk is full (${code}); free space and run again: nothing acknowledged was lost`,
+      options,
+    );
+    this.name = 'QueueFullDiskError';
+  }
+}
+
+/** A failed write as a `QueueFullDiskError` when the disk (or the quota) is full; any other error as it is. */
+export function queueWriteError(
+  error: unknown,
+  queueName: string,
+  kind: 'journal' | 'snapshot',
+  file: string,
+): unknown {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code !== 'ENOSPC' && code !== 'EDQUOT') return error;
+  return new QueueFullDiskError(queueName, kind, file, code, { cause: error });
+}
+
+/**
+ * The journal file as the queue uses it: whole writes at a position it keeps
+ * itself, so that after a failed write it can cut the torn bytes off and the
+ * next record starts where the last whole one ended.
+ */
+export interface JournalFile {
+  /** Length of the file in bytes. */
+  size(): Promise<number>;
+  /** Writes all of `data` at `position`, or throws. */
+  write(data: Uint8Array, position: number): Promise<void>;
+  sync(): Promise<void>;
+  truncate(length: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Opens (creating it and its folder if needed) a journal file. */
+export type OpenJournalFile = (path: string) => Promise<JournalFile>;
+
+/** The journal file on the local file system. */
+export const openJournalFile: OpenJournalFile = async (path) => {
+  await mkdir(dirname(path), { recursive: true });
+  const handle = await open(path, constants.O_WRONLY | constants.O_CREAT);
+  return {
+    size: async () => (await handle.stat()).size,
+    write: async (data, position) => {
+      let written = 0;
+      while (written < data.length) {
+        const { bytesWritten } = await handle.write(
+          data,
+          written,
+          data.length - written,
+          position + written,
+        );
+        written += bytesWritten;
+      }
+    },
+    sync: () => handle.sync(),
+    truncate: (length) => handle.truncate(length),
+    close: () => handle.close(),
+  };
+};
+
+/**
  * A batch item failure that may say why the item failed. Lambda reads only
  * `itemIdentifier` and ignores the rest; the local queue records `reason` as
  * the message's last error, shown if it ends up in the dead letters.
@@ -82,6 +166,10 @@ export interface LocalQueueOptions {
   /** Region and account that appear in the event's ARN. */
   region?: string;
   accountId?: string;
+  /** Told when a torn journal record is dropped on open, or a compaction fails. */
+  logger?: Logger;
+  /** How the journal file is opened; inject one that fails like a full disk. Default `openJournalFile`. */
+  openJournal?: OpenJournalFile;
 }
 
 /** Options of `drain`. */
@@ -170,6 +258,13 @@ const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTim
  * deletions are appended without a flush (losing one in a crash only means a
  * redelivery, which consumers are idempotent to). Opening replays the journal
  * and folds it into a new snapshot; so does `close` and a journal grown large.
+ *
+ * Each journal line is `<bytes>:<crc32>:<entry as JSON>` (see `journalLine`),
+ * so a record cut short by a crash or a full disk is told from a whole one: a
+ * bad last record is dropped with a warning (its write never completed, so it
+ * was never acknowledged), a bad record before it is damage and an error. A
+ * write that fails is cut off the file again, and a call whose write failed
+ * is undone in memory, so the file only ever holds whole records.
  */
 export class LocalQueue<T> implements QueueSender<T>, DeadLetterSender {
   /** The ARN the events carry as `eventSourceARN`. */
@@ -183,12 +278,19 @@ export class LocalQueue<T> implements QueueSender<T>, DeadLetterSender {
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly region: string;
   private readonly accountId: string;
+  private readonly logger: Logger;
+  private readonly openJournal: OpenJournalFile;
   private messages: StoredMessage[] = [];
   private deadLetters: DeadLetter[] = [];
   private readonly journalFile: string | undefined;
-  private journal: FileHandle | undefined;
+  private journal: JournalFile | undefined;
+  /** Bytes of whole records in the journal: where the next record is written. */
+  private journalSize = 0;
+  /** A failed write may have left bytes past `journalSize` that could not be cut off yet. */
+  private journalTorn = false;
   private journalLines = 0;
   private writing: Promise<void> = Promise.resolve();
+  private fullDisk: QueueFullDiskError | undefined;
 
   private constructor(
     readonly name: string,
@@ -202,6 +304,8 @@ export class LocalQueue<T> implements QueueSender<T>, DeadLetterSender {
     this.sleep = options.sleep ?? realSleep;
     this.region = options.region ?? 'us-east-1';
     this.accountId = options.accountId ?? '000000000000';
+    this.logger = options.logger ?? silentLogger;
+    this.openJournal = options.openJournal ?? openJournalFile;
     this.arn = `arn:aws:sqs:${this.region}:${this.accountId}:${name}`;
   }
 
@@ -245,10 +349,15 @@ export class LocalQueue<T> implements QueueSender<T>, DeadLetterSender {
     const now = this.now();
     const added = bodies.map((body) => newMessage(body, now));
     this.messages.push(...added);
-    await this.append(
-      added.map((m) => ({ op: 'send', message: m })),
-      true,
-    );
+    try {
+      await this.append(
+        added.map((m) => ({ op: 'send', message: m })),
+        true,
+      );
+    } catch (error) {
+      this.forgetMessages(added);
+      throw error;
+    }
   }
 
   /** Moves a message body straight to the dead letters, with the reason a person will read. */
@@ -263,7 +372,12 @@ export class LocalQueue<T> implements QueueSender<T>, DeadLetterSender {
       sentAt: new Date(now).toISOString(),
     };
     this.deadLetters.push(deadLetter);
-    await this.append([{ op: 'dead', deadLetter }], true);
+    try {
+      await this.append([{ op: 'dead', deadLetter }], true);
+    } catch (error) {
+      this.deadLetters = this.deadLetters.filter((d) => d !== deadLetter);
+      throw error;
+    }
   }
 
   /**
@@ -322,18 +436,26 @@ export class LocalQueue<T> implements QueueSender<T>, DeadLetterSender {
       if (missing.length > 0) throw new DeadLetterNotFoundError(this.name, missing);
     }
     const now = this.now();
-    const moving = this.deadLetters.filter((deadLetter) => !wanted || wanted.has(deadLetter.id));
-    this.deadLetters = this.deadLetters.filter((deadLetter) => !moving.includes(deadLetter));
+    const before = this.deadLetters;
+    const moving = before.filter((deadLetter) => !wanted || wanted.has(deadLetter.id));
+    this.deadLetters = before.filter((deadLetter) => !moving.includes(deadLetter));
     const added = moving.map((deadLetter) => newMessage(deadLetter.body, now));
     this.messages.push(...added);
     if (moving.length > 0) {
-      await this.append(
-        [
-          { op: 'undead', ids: moving.map((d) => d.id) },
-          ...added.map((message) => ({ op: 'send', message }) as const),
-        ],
-        true,
-      );
+      try {
+        await this.append(
+          [
+            { op: 'undead', ids: moving.map((d) => d.id) },
+            ...added.map((message) => ({ op: 'send', message }) as const),
+          ],
+          true,
+        );
+      } catch (error) {
+        const kept = new Set(before);
+        this.deadLetters = [...before, ...this.deadLetters.filter((d) => !kept.has(d))];
+        this.forgetMessages(added);
+        throw error;
+      }
     }
     return moving.length;
   }
@@ -351,6 +473,12 @@ export class LocalQueue<T> implements QueueSender<T>, DeadLetterSender {
 
   private now(): number {
     return this.clock.now().getTime();
+  }
+
+  /** Takes back messages whose send failed: the caller was told they were not sent. */
+  private forgetMessages(messages: StoredMessage[]): void {
+    const gone = new Set(messages);
+    this.messages = this.messages.filter((message) => !gone.has(message));
   }
 
   private receive(
@@ -478,32 +606,115 @@ export class LocalQueue<T> implements QueueSender<T>, DeadLetterSender {
     return next;
   }
 
-  /** Folds the journal into the snapshot and releases the journal file; the queue stays usable. */
-  async close(): Promise<void> {
-    await this.writing;
-    if (this.file) await this.compact();
+  /**
+   * The last full disk this queue met, if any: a caller that carries on after
+   * one (as `close` does) can still say so.
+   */
+  get lastFullDisk(): QueueFullDiskError | undefined {
+    return this.fullDisk;
   }
 
-  /** Appends entries to the journal; `durable` flushes them to disk before resolving. */
+  /**
+   * Folds the journal into the snapshot and releases the journal file; the
+   * queue stays usable. On a full disk the journal stays as it is, whole, and
+   * is folded in when the queue is next opened: `lastFullDisk` tells.
+   */
+  async close(): Promise<void> {
+    // A failed write has already rejected for its caller.
+    await this.writing.catch(() => undefined);
+    if (!this.file) return;
+    try {
+      await this.compact();
+    } catch (error) {
+      if (!(error instanceof QueueFullDiskError)) throw error;
+      await this.journal?.close();
+      this.journal = undefined;
+      this.logger.warn('queue journal not folded into the snapshot: the disk is full', {
+        queue: this.name,
+        error: error.message,
+      });
+    }
+  }
+
+  /**
+   * Appends entries to the journal; `durable` flushes them to disk before
+   * resolving. Rejects with `QueueFullDiskError` when the disk is full, the
+   * journal left without any of `entries`.
+   */
   private append(entries: JournalEntry[], durable: boolean): Promise<void> {
     const file = this.journalFile;
     if (!file || entries.length === 0) return Promise.resolve();
-    const text = entries.map((e) => `${JSON.stringify(e)}\n`).join('');
+    const data = Buffer.from(entries.map(journalLine).join(''), 'utf8');
     const write = async (): Promise<void> => {
-      this.journal ??= await openJournal(file);
-      await this.journal.appendFile(text, 'utf8');
-      if (durable) await this.journal.sync();
+      try {
+        await this.writeJournal(file, data, durable);
+      } catch (error) {
+        throw this.noteFullDisk(queueWriteError(error, this.name, 'journal', file));
+      }
       this.journalLines += entries.length;
       if (
         this.journalLines >
         COMPACT_AFTER_LINES + 4 * (this.messages.length + this.deadLetters.length)
       ) {
-        await this.compact();
+        await this.compactInPassing();
       }
     };
     // A failed write rejects for its caller; the next write must still run.
     this.writing = this.writing.then(write, write);
     return this.writing;
+  }
+
+  private noteFullDisk(error: unknown): unknown {
+    if (error instanceof QueueFullDiskError) this.fullDisk = error;
+    return error;
+  }
+
+  /** Writes `data` after the last whole record; on failure cuts the file back to it. */
+  private async writeJournal(file: string, data: Uint8Array, durable: boolean): Promise<void> {
+    if (!this.journal) {
+      this.journal = await this.openJournal(file);
+      // Torn bytes not yet cut off make the file longer than its whole records.
+      if (!this.journalTorn) this.journalSize = await this.journal.size();
+    }
+    const journal = this.journal;
+    if (this.journalTorn) {
+      await journal.truncate(this.journalSize);
+      this.journalTorn = false;
+    }
+    try {
+      await journal.write(data, this.journalSize);
+      if (durable) await journal.sync();
+    } catch (error) {
+      this.journalTorn = true;
+      // Cutting a file shorter needs no free space; should it fail all the same,
+      // the next write tries again before writing anything.
+      await journal.truncate(this.journalSize).then(
+        () => {
+          this.journalTorn = false;
+        },
+        () => undefined,
+      );
+      throw error;
+    }
+    this.journalSize += data.length;
+  }
+
+  /**
+   * Compacts a grown journal after a write that succeeded: that write is on
+   * disk whatever happens here, so a full disk is only logged (the caller's
+   * records are safe) and the journal keeps growing until the next try.
+   */
+  private async compactInPassing(): Promise<void> {
+    try {
+      await this.compact();
+    } catch (error) {
+      if (!(error instanceof QueueFullDiskError)) throw error;
+      this.journalLines = 0;
+      this.logger.warn('queue journal not folded into the snapshot; will try again later', {
+        queue: this.name,
+        error: error.message,
+      });
+    }
   }
 
   /** Writes the whole state as the snapshot, then empties the journal. */
@@ -514,11 +725,17 @@ export class LocalQueue<T> implements QueueSender<T>, DeadLetterSender {
       messages: this.messages,
       deadLetters: this.deadLetters,
     };
-    await writeFileAtomically(this.file, JSON.stringify(content));
+    try {
+      await writeFileAtomically(this.file, JSON.stringify(content));
+    } catch (error) {
+      throw this.noteFullDisk(queueWriteError(error, this.name, 'snapshot', this.file));
+    }
     await this.journal?.close();
     this.journal = undefined;
     await rm(this.journalFile, { force: true });
     this.journalLines = 0;
+    this.journalSize = 0;
+    this.journalTorn = false;
   }
 
   /** Applies the journal written after the snapshot; every entry is idempotent. */
@@ -533,18 +750,36 @@ export class LocalQueue<T> implements QueueSender<T>, DeadLetterSender {
     const byId = new Map(this.messages.map((m) => [m.messageId, m]));
     const deadIds = new Set(this.deadLetters.map((d) => d.id));
     const lines = text.split('\n');
+    const last = lines.at(-1) === '' ? lines.length - 2 : lines.length - 1;
     for (const [index, line] of lines.entries()) {
       if (line === '') continue;
       let entry: JournalEntry;
       try {
-        entry = journalEntrySchema.parse(JSON.parse(line));
+        entry = parseJournalLine(line);
       } catch (error) {
-        // A torn last line is what a crash mid-append leaves; anything else is damage.
-        if (index === lines.length - 1 || (index === lines.length - 2 && lines.at(-1) === ''))
+        const reason = error instanceof Error ? error.message : String(error);
+        // A bad last record is a write cut short (a crash, a full disk), never
+        // acknowledged; a bad record with whole ones after it is damage.
+        if (index === last) {
+          this.logger.warn(
+            'queue journal ends in a torn record, dropped: its write never completed',
+            {
+              queue: this.name,
+              file: journalFile,
+              line: index + 1,
+              bytes: Buffer.byteLength(line, 'utf8'),
+              reason,
+            },
+          );
           break;
-        throw new QueueFileError(journalFile, `line ${index + 1} is not a journal entry`, {
-          cause: error,
-        });
+        }
+        throw new QueueFileError(
+          journalFile,
+          `line ${index + 1} is not a journal entry: ${reason}`,
+          {
+            cause: error,
+          },
+        );
       }
       switch (entry.op) {
         case 'send':
@@ -586,9 +821,41 @@ const journalEntrySchema = z.discriminatedUnion('op', [
 ]);
 type JournalEntry = z.infer<typeof journalEntrySchema>;
 
-async function openJournal(file: string): Promise<FileHandle> {
-  await mkdir(dirname(file), { recursive: true });
-  return open(file, 'a');
+/**
+ * One journal record as a line: `<bytes>:<crc32>:<entry as JSON>\n`, the byte
+ * length and the CRC-32 (8 hex digits) both of the JSON text, which holds no
+ * raw line break.
+ */
+function journalLine(entry: JournalEntry): string {
+  const json = JSON.stringify(entry);
+  return `${Buffer.byteLength(json, 'utf8')}:${checksum(json)}:${json}\n`;
+}
+
+const FRAMED_LINE = /^(\d+):([0-9a-f]{8}):/;
+
+/**
+ * Reads a journal line back; throws saying what is wrong with it. A line in the
+ * first format, the bare JSON entry (journals written before records carried a
+ * length and checksum), is read as it is.
+ */
+function parseJournalLine(line: string): JournalEntry {
+  const framed = FRAMED_LINE.exec(line);
+  let json = line;
+  if (framed) {
+    json = line.slice(framed[0].length);
+    const bytes = Buffer.byteLength(json, 'utf8');
+    if (bytes !== Number(framed[1])) {
+      throw new Error(`${bytes} bytes where the record says ${framed[1]}`);
+    }
+    if (checksum(json) !== framed[2]) throw new Error('its checksum does not match');
+  } else if (!line.startsWith('{')) {
+    throw new Error('not a record');
+  }
+  return journalEntrySchema.parse(JSON.parse(json));
+}
+
+function checksum(json: string): string {
+  return crc32(json).toString(16).padStart(8, '0');
 }
 
 function newMessage(body: string, now: number): StoredMessage {

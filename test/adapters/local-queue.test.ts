@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
@@ -10,9 +10,13 @@ import {
   type LocalQueueOptions,
   MAX_MESSAGE_BYTES,
   MessageTooLargeError,
+  type OpenJournalFile,
+  openJournalFile,
   QueueFileError,
+  QueueFullDiskError,
   type SQSBatchItemFailureWithReason,
 } from '../../shared/adapters/local-queue.ts';
+import type { Logger } from '../../shared/ports.ts';
 
 interface Job {
   n: number;
@@ -377,5 +381,152 @@ describe('LocalQueue', () => {
 
     await expect(attempt).rejects.toBeInstanceOf(QueueFileError);
     await expect(attempt).rejects.toThrow(file);
+  });
+});
+
+describe('LocalQueue journal on a torn write or a full disk', () => {
+  let dataDir: string;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'wirewatch-queue-journal-'));
+  });
+
+  afterAll(async () => {
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  function journalOf(name: string): string {
+    return join(dataDir, 'queues', `${name}.journal`);
+  }
+
+  function warningLogger() {
+    const warnings: Array<{ message: string; fields: Record<string, unknown> | undefined }> = [];
+    const logger: Logger = {
+      info() {},
+      error() {},
+      warn(message, fields) {
+        warnings.push({ message, fields });
+      },
+    };
+    return { logger, warnings };
+  }
+
+  /** Opens journals through a wrapper that, while `full` is set, writes half of what it is given and fails with ENOSPC. */
+  function fillableDisk() {
+    const disk = { full: false, tornWrites: 0 };
+    const openJournal: OpenJournalFile = async (path) => {
+      const file = await openJournalFile(path);
+      return {
+        ...file,
+        write: async (data, position) => {
+          if (!disk.full) return file.write(data, position);
+          disk.tornWrites += 1;
+          await file.write(data.subarray(0, Math.floor(data.length / 2)), position);
+          throw Object.assign(new Error(`ENOSPC: no space left on device, write`), {
+            code: 'ENOSPC',
+          });
+        },
+      };
+    };
+    return { disk, openJournal };
+  }
+
+  async function bodiesAfterReopen(name: string): Promise<string[]> {
+    const reopened = await openQueue({ name, dataDir });
+    const { handler, received } = recordingHandler();
+    await reopened.drain(handler);
+    return received.map(({ job }) => JSON.stringify(job));
+  }
+
+  it('drops a journal record torn in the middle of the last line, keeps the ones before it and warns', async () => {
+    const first = await openQueue({ name: 'torn-tail', dataDir });
+    await first.send([{ n: 1 }]);
+    await first.send([{ n: 2 }]);
+    const text = await readFile(journalOf('torn-tail'), 'utf8');
+    await truncate(journalOf('torn-tail'), text.lastIndexOf('"n') + 1);
+    const { logger, warnings } = warningLogger();
+
+    const second = await openQueue({ name: 'torn-tail', dataDir, logger });
+
+    expect(second.depth().visible).toBe(1);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]?.message).toContain('torn');
+    expect(warnings[0]?.fields).toMatchObject({ file: journalOf('torn-tail'), line: 2 });
+  });
+
+  it('refuses a journal damaged in the middle, naming the file and the line', async () => {
+    const first = await openQueue({ name: 'damaged-middle', dataDir });
+    for (const n of [1, 2, 3]) await first.send([{ n }]);
+    const lines = (await readFile(journalOf('damaged-middle'), 'utf8')).split('\n');
+    lines[1] = (lines[1] ?? '').replace('\\"n\\":2', '\\"n\\":5');
+    await writeFile(journalOf('damaged-middle'), lines.join('\n'));
+
+    const attempt = openQueue({ name: 'damaged-middle', dataDir });
+
+    await expect(attempt).rejects.toBeInstanceOf(QueueFileError);
+    await expect(attempt).rejects.toThrow(`${journalOf('damaged-middle')} is not valid: line 2`);
+  });
+
+  it('rejects a send cut short by a full disk with a clear error, and loses no acknowledged send once space is freed', async () => {
+    const { disk, openJournal } = fillableDisk();
+    const queue = await openQueue({ name: 'full-disk', dataDir, openJournal });
+    await queue.send([{ n: 1 }]);
+
+    disk.full = true;
+    const rejected = queue.send([{ n: 2 }, { n: 3 }]);
+    await expect(rejected).rejects.toBeInstanceOf(QueueFullDiskError);
+    await expect(rejected).rejects.toThrow(
+      `cannot write queue full-disk journal ${journalOf('full-disk')}: the disk is full (ENOSPC); free space and run again: nothing acknowledged was lost`,
+    );
+    disk.full = false;
+    await queue.send([{ n: 4 }]);
+    await queue.send([{ n: 5 }]);
+
+    expect(disk.tornWrites).toBe(1);
+    expect(queue.depth().visible).toBe(3);
+    expect(await bodiesAfterReopen('full-disk')).toEqual(['{"n":1}', '{"n":4}', '{"n":5}']);
+  });
+
+  it('closes after a send failed on a full disk, and remembers the full disk for the caller', async () => {
+    const { disk, openJournal } = fillableDisk();
+    const queue = await openQueue({ name: 'full-then-close', dataDir, openJournal });
+    await queue.send([{ n: 1 }]);
+    disk.full = true;
+    await expect(queue.send([{ n: 2 }])).rejects.toBeInstanceOf(QueueFullDiskError);
+    disk.full = false;
+
+    await queue.close();
+
+    expect(queue.lastFullDisk?.file).toBe(journalOf('full-then-close'));
+    expect(await bodiesAfterReopen('full-then-close')).toEqual(['{"n":1}']);
+  });
+
+  it('keeps an acknowledged send made after torn bytes were left at the end of the journal', async () => {
+    const queue = await openQueue({ name: 'torn-then-send', dataDir });
+    await queue.send([{ n: 1 }]);
+    await writeFile(journalOf('torn-then-send'), '{"op":"send","message":{"mess', { flag: 'a' });
+
+    await queue.send([{ n: 2 }]);
+    await queue.send([{ n: 3 }]);
+
+    expect(await bodiesAfterReopen('torn-then-send')).toEqual(['{"n":1}', '{"n":2}', '{"n":3}']);
+  });
+
+  it('reads a journal written in the first format, one JSON entry a line', async () => {
+    const message = {
+      messageId: 'm-1',
+      body: '{"n":1}',
+      sentTimestamp: Date.parse('2025-03-01T10:00:00Z'),
+      receiveCount: 0,
+      visibleAt: Date.parse('2025-03-01T10:00:00Z'),
+      inFlight: false,
+    };
+    await mkdir(join(dataDir, 'queues'), { recursive: true });
+    await writeFile(
+      journalOf('first-format'),
+      `${JSON.stringify({ op: 'send', message })}\n${JSON.stringify({ op: 'send', message: { ...message, messageId: 'm-2', body: '{"n":2}' } })}\n${JSON.stringify({ op: 'delete', id: 'm-1' })}\n`,
+    );
+
+    expect(await bodiesAfterReopen('first-format')).toEqual(['{"n":2}']);
   });
 });
