@@ -38,6 +38,8 @@ export class FileWatchSource implements WatchSource {
   private loaded: Loaded | undefined;
   private checkedAt = Number.NEGATIVE_INFINITY;
   private checking: Promise<RuleSet> | undefined;
+  /** The last failure logged while keeping the previous rules, so that it is logged once. */
+  private failure: string | undefined;
 
   constructor(
     readonly path: string,
@@ -63,12 +65,42 @@ export class FileWatchSource implements WatchSource {
   }
 
   private async check(now: number): Promise<RuleSet> {
+    const previous = this.loaded;
+    try {
+      return await this.load(now, previous);
+    } catch (error) {
+      // Whatever went wrong (a file with errors, one that is missing for a
+      // moment, a bug in the compiler), items keep being classified with the
+      // rules that ran until now; only a first load has nothing to fall back on.
+      if (!previous) throw error;
+      this.checkedAt = now;
+      const failure = error instanceof Error ? error.message : String(error);
+      if (failure !== this.failure) {
+        this.failure = failure;
+        if (error instanceof WatchFileError) {
+          this.logger.error('watch file has errors; keeping the previous rules', {
+            file: this.path,
+            errors: error.diagnostics.map(formatDiagnostic),
+          });
+        } else {
+          this.logger.error('cannot load the watch file; keeping the previous rules', {
+            file: this.path,
+            error: failure,
+          });
+        }
+      }
+      return previous.ruleSet;
+    }
+  }
+
+  private async load(now: number, previous: Loaded | undefined): Promise<RuleSet> {
     const { mtimeMs, size } = await stat(this.path);
     this.checkedAt = now;
-    const previous = this.loaded;
     if (previous && previous.mtimeMs === mtimeMs && previous.size === size) {
       return previous.ruleSet;
     }
+    // A new version of the file: its failure, if any, is news.
+    this.failure = undefined;
     const text = await readFile(this.path, 'utf8');
     try {
       const watches = requireWatches(parseWatchFile(text, this.path));
@@ -80,14 +112,9 @@ export class FileWatchSource implements WatchSource {
       this.loaded = { mtimeMs, size, ruleSet };
       return ruleSet;
     } catch (error) {
-      if (!(error instanceof WatchFileError) || !previous) throw error;
-      this.logger.error('watch file has errors; keeping the previous rules', {
-        file: this.path,
-        errors: error.diagnostics.map(formatDiagnostic),
-      });
       // Remember this version of the file, so that it is not parsed again until it changes.
-      this.loaded = { mtimeMs, size, ruleSet: previous.ruleSet };
-      return previous.ruleSet;
+      if (previous) this.loaded = { mtimeMs, size, ruleSet: previous.ruleSet };
+      throw error;
     }
   }
 }

@@ -93,14 +93,32 @@ export function lex(query: string): { lexemes: Lexeme[]; problems: QueryProblem[
 }
 
 function lexBare(
+  word: string,
+  wordOffset: number,
+  out: Lexeme[],
+  error: (offset: number, message: string, hint?: string) => void,
+): void {
+  let text = word;
+  let offset = wordOffset;
+  // A loop, not recursion, over field prefixes: `title:title:…x` may repeat any number of times.
+  for (;;) {
+    if (lexBareOnce(text, offset, out, error)) return;
+    const name = FIELD_PREFIX.exec(text)?.[1] ?? '';
+    text = text.slice(name.length + 1);
+    offset += name.length + 1;
+  }
+}
+
+/** Lexes a bare word; false when it was a `title:` prefix whose rest remains to be lexed. */
+function lexBareOnce(
   text: string,
   offset: number,
   out: Lexeme[],
   error: (offset: number, message: string, hint?: string) => void,
-): void {
+): boolean {
   if (text === 'AND' || text === 'OR' || text === 'NOT') {
     out.push({ type: text === 'AND' ? 'and' : text === 'OR' ? 'or' : 'not', offset, text });
-    return;
+    return true;
   }
   const near = NEAR_OPERATOR.exec(text);
   if (near) {
@@ -112,7 +130,7 @@ function lexBare(
         `${operator} needs a distance`,
         `write ${operator}/5 for "at most 5 words apart"; for the word itself write ${operator.toLowerCase()}`,
       );
-      return;
+      return true;
     }
     const distance = Number(n);
     if (distance > MAX_NEAR_DISTANCE) {
@@ -121,19 +139,19 @@ function lexBare(
         `${operator}/${n} is too far (at most ${MAX_NEAR_DISTANCE})`,
         'for words anywhere in the item use AND',
       );
-      return;
+      return true;
     }
     out.push({ type: 'near', offset, text, distance, ordered: operator === 'ONEAR' });
-    return;
+    return true;
   }
   if (text.startsWith('@')) {
     const name = text.slice(1);
     if (!LIST_NAME.test(name)) {
       error(offset, `"${text}" is not a list name`, 'list names are letters, digits, - and _');
-      return;
+      return true;
     }
     out.push({ type: 'list', offset, text, name });
-    return;
+    return true;
   }
   const field = FIELD_PREFIX.exec(text);
   if (field) {
@@ -141,8 +159,7 @@ function lexBare(
     const rest = text.slice(name.length + 1);
     if (name === 'title') {
       out.push({ type: 'field', offset, text: `${name}:`, field: 'title' });
-      if (rest) lexBare(rest, offset + name.length + 1, out, error);
-      return;
+      return rest === '';
     }
     if (name === 'source' || name === 'lang') {
       if (!FILTER_VALUE.test(rest)) {
@@ -151,17 +168,18 @@ function lexBare(
           `${name}: needs a value`,
           name === 'source' ? 'write source:feed-id' : 'write lang:en',
         );
-        return;
+        return true;
       }
       out.push({ type: 'filter', offset, text, on: name, value: rest });
-      return;
+      return true;
     }
     error(
       offset,
       `unknown field "${name}:"`,
       `fields are title:, source: and lang:; to search for the text, quote it: "${text}"`,
     );
-    return;
+    return true;
   }
   out.push({ type: 'word', offset, text });
+  return true;
 }

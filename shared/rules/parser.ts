@@ -10,6 +10,12 @@ import { type Lexeme, lex } from './lexer.ts';
 
 /** Fewest characters a wildcard needs before its `*`. */
 export const MIN_WILDCARD_PREFIX = 3;
+/**
+ * Deepest a query may nest: each `(`, `NOT`, `title:` and each further `NEAR`
+ * of a chain is a level. Far above any real rule; it keeps every walk over the
+ * parsed query (checks, list expansion, compiling, matching) off the stack limit.
+ */
+export const MAX_QUERY_NESTING = 100;
 
 export interface ParseResult {
   expr?: Expr;
@@ -66,6 +72,8 @@ export function parseListEntry(entry: string): ParseResult {
 
 class Parser {
   private position = 0;
+  /** Levels of `(`, `NOT` and `title:` the parser is inside. */
+  private depth = 0;
 
   constructor(
     private readonly lexemes: Lexeme[],
@@ -108,14 +116,22 @@ class Parser {
     const next = this.peek();
     if (next?.type === 'not') {
       this.position++;
-      return { kind: 'not', offset: next.offset, child: this.parseUnary() };
+      return this.nested(next.offset, () => ({
+        kind: 'not',
+        offset: next.offset,
+        child: this.parseUnary(),
+      }));
     }
     return this.parseNear();
   }
 
   private parseNear(): Expr {
     let left = this.parsePrimary();
+    // A chain nests to the left, (a NEAR b) NEAR c, one level per operator.
+    let links = 0;
     for (let next = this.peek(); next?.type === 'near'; next = this.peek()) {
+      links++;
+      if (this.depth + links > MAX_QUERY_NESTING) this.failTooDeep(next.offset);
       this.position++;
       const right = this.parsePrimary();
       left = {
@@ -141,25 +157,15 @@ class Parser {
     }
     this.position++;
     switch (lexeme.type) {
-      case 'lparen': {
-        if (this.peek()?.type === 'rparen') this.fail(lexeme.offset, 'empty parentheses');
-        const inner = this.parseOr();
-        const close = this.peek();
-        if (close?.type !== 'rparen') {
-          if (close) this.failAdjacent(close);
-          return this.fail(lexeme.offset, "this '(' is never closed", "add ')'");
-        }
-        this.position++;
-        if (inner.kind === 'and' || inner.kind === 'or') inner.grouped = true;
-        return inner;
-      }
+      case 'lparen':
+        return this.nested(lexeme.offset, () => this.group(lexeme));
       case 'field':
-        return {
+        return this.nested(lexeme.offset, () => ({
           kind: 'scope',
           offset: lexeme.offset,
           field: lexeme.field,
           child: this.parsePrimary(),
-        };
+        }));
       case 'filter':
         return { kind: 'filter', offset: lexeme.offset, on: lexeme.on, value: lexeme.value };
       case 'list':
@@ -184,6 +190,42 @@ class Parser {
           lexeme.type === 'not' ? 'NOT works inside AND: a AND NOT b' : `write a ${lexeme.text} b`,
         );
     }
+  }
+
+  /** The rest of a group whose `(` has been read. */
+  private group(open: Lexeme): Expr {
+    if (this.peek()?.type === 'rparen') this.fail(open.offset, 'empty parentheses');
+    const inner = this.parseOr();
+    const close = this.peek();
+    if (close?.type !== 'rparen') {
+      if (close) this.failAdjacent(close);
+      return this.fail(open.offset, "this '(' is never closed", "add ')'");
+    }
+    this.position++;
+    if (inner.kind === 'and' || inner.kind === 'or') inner.grouped = true;
+    return inner;
+  }
+
+  /** Parses one level deeper, failing past `MAX_QUERY_NESTING` rather than at the stack limit. */
+  private nested<T>(offset: number, parse: () => T): T {
+    this.depth++;
+    try {
+      if (this.depth > MAX_QUERY_NESTING) this.failTooDeep(offset);
+      return parse();
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private failTooDeep(offset: number): never {
+    const parentheses = parenthesisDepth(this.lexemes);
+    const depth =
+      parentheses > MAX_QUERY_NESTING ? `${parentheses}` : `more than ${MAX_QUERY_NESTING}`;
+    return this.fail(
+      offset,
+      `query nests ${depth} levels deep; at most ${MAX_QUERY_NESTING} are allowed`,
+      'each (, NOT, title: and NEAR after another NEAR is a level; split the rule or flatten it: (a OR (b OR c)) is a OR b OR c',
+    );
   }
 
   private wordTerm(text: string, offset: number): Term {
@@ -289,6 +331,17 @@ class Parser {
     this.problems.push({ severity: 'error', offset, message, ...(hint ? { hint } : {}) });
     throw new QuerySyntaxStop();
   }
+}
+
+/** How deep the parentheses of a query nest. */
+function parenthesisDepth(lexemes: readonly Lexeme[]): number {
+  let depth = 0;
+  let deepest = 0;
+  for (const lexeme of lexemes) {
+    if (lexeme.type === 'lparen') deepest = Math.max(deepest, ++depth);
+    else if (lexeme.type === 'rparen') depth--;
+  }
+  return deepest;
 }
 
 /** Whether a lexeme is a plain word or phrase, which can be joined into one phrase. */

@@ -153,12 +153,23 @@ export class TableWatchSource implements WatchSource {
     try {
       return { version, ruleSet: compileVersion(stored) };
     } catch (error) {
-      if (!(error instanceof WatchFileError)) throw error;
-      this.logger.error('rules version has errors; keeping the previous rules', {
-        ruleVersion: version,
-        keeping: this.loaded?.version ?? null,
-        errors: error.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic),
-      });
+      // Any failure to compile a version (errors in it, a damaged row, a bug in
+      // the compiler) is the version's, not the table's: it is not retried, and
+      // the previous rules, or on a cold start an earlier version, run instead.
+      const keeping = this.loaded?.version ?? null;
+      if (error instanceof WatchFileError) {
+        this.logger.error('rules version has errors; keeping the previous rules', {
+          ruleVersion: version,
+          keeping,
+          errors: error.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic),
+        });
+      } else {
+        this.logger.error('rules version cannot be loaded; keeping the previous rules', {
+          ruleVersion: version,
+          keeping,
+          error: error instanceof Error ? error.message : String(error),
+        });
+      }
       return undefined;
     }
   }

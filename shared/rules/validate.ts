@@ -96,15 +96,35 @@ function hasPositiveText(e: Expr): boolean {
   }
 }
 
-/** Replaces every `@list` by the OR of its terms; unknown names become problems. */
+/**
+ * Most lists one list may expand through (`a` uses `@b`, `b` uses `@c` … each
+ * counts, `a` included). Far above any real rule; it keeps a chain of lists
+ * from costing time and memory out of proportion to the file.
+ */
+export const MAX_LIST_NESTING = 100;
+
+/**
+ * Replaces every `@list` by the OR of its terms; unknown names, and those in
+ * `tooDeep` (lists that expand through more than `MAX_LIST_NESTING` lists), become problems.
+ */
 export function expandLists(
   expr: Expr,
   lists: ReadonlyMap<string, Term[]>,
   problems: QueryProblem[],
+  tooDeep: ReadonlySet<string> = new Set(),
 ): Expr {
   const expand = (node: Expr): Expr => {
     switch (node.kind) {
       case 'list': {
+        if (tooDeep.has(node.name)) {
+          problems.push({
+            severity: 'error',
+            offset: node.offset,
+            message: `list @${node.name} expands through more than ${MAX_LIST_NESTING} lists`,
+            hint: `lists may use lists at most ${MAX_LIST_NESTING} deep; use the words of the deeper lists directly`,
+          });
+          return node;
+        }
         const terms = lists.get(node.name);
         if (!terms) {
           problems.push({

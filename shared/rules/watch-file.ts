@@ -6,6 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import {
+  type Document,
   isMap,
   isScalar,
   isSeq,
@@ -14,12 +15,13 @@ import {
   type Pair,
   parseDocument,
   type Scalar,
+  visit,
   type YAMLMap,
 } from 'yaml';
 import type { Term } from './ast.ts';
 import { type Diagnostic, type QueryProblem, WatchFileError } from './diagnostics.ts';
 import { parseListEntry, parseQuery } from './parser.ts';
-import { checkQuery, expandLists, suggestName } from './validate.ts';
+import { checkQuery, expandLists, MAX_LIST_NESTING, suggestName } from './validate.ts';
 import { SEVERITIES, type Watch, type WatchSeverity } from './watch.ts';
 
 export interface WatchFile {
@@ -54,7 +56,9 @@ export function requireWatches(file: WatchFile): Watch[] {
 /** Parses and checks the text of a watch file. */
 export function parseWatchFile(source: string, path: string): WatchFile {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  // Repeated keys are found below: the parser's own check compares each key with
+  // every earlier one, minutes for a file of 100,000 lists.
+  const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: false });
   const diagnostics: Diagnostic[] = [];
   const report = (
     offset: number,
@@ -75,9 +79,10 @@ export function parseWatchFile(source: string, path: string): WatchFile {
   const result: WatchFile = { path, watches: [], lists: new Map(), diagnostics };
 
   for (const e of doc.errors) report(e.pos[0], e.message.split('\n')[0] ?? e.message);
+  for (const key of repeatedKeys(doc)) report(startOf(key), 'Map keys must be unique');
   // A repeated key leaves a usable document (the first value counts), so its other
   // problems are still worth reporting; any other YAML error does not.
-  if (doc.errors.some((e) => e.code !== 'DUPLICATE_KEY')) return sorted(result);
+  if (doc.errors.length > 0) return sorted(result);
 
   const root = doc.contents;
   if (!isMap(root)) {
@@ -98,12 +103,14 @@ export function parseWatchFile(source: string, path: string): WatchFile {
       report(sourceOffset(source, node, p.offset), p.message, p.hint, p.severity);
     }
   };
-  result.lists = readLists(listsNode, report, queryReport);
+  const { lists, tooDeep } = readLists(listsNode, report, queryReport);
+  result.lists = lists;
   if (!watchesNode) {
     report(startOf(root), 'the file has no watches:', 'add watches: with at least one watch');
   } else {
     const lineOf = (offset: number): number => lineCounter.linePos(offset).line;
-    result.watches = readWatches(watchesNode, result.lists, report, queryReport, lineOf);
+    const used = { lists, tooDeep };
+    result.watches = readWatches(watchesNode, used, report, queryReport, lineOf);
   }
   return sorted(result);
 }
@@ -117,19 +124,21 @@ interface ListEntry {
   offset: number;
 }
 
-function readLists(
-  node: Node | undefined,
-  report: Report,
-  queryReport: QueryReport,
-): Map<string, Term[]> {
-  const resolved = new Map<string, Term[]>();
-  if (node === undefined || (isScalar(node) && node.value === null)) return resolved;
+/** The lists of a file: those a watch may use, and the names of those that nest too deep. */
+interface Lists {
+  lists: Map<string, Term[]>;
+  tooDeep: Set<string>;
+}
+
+function readLists(node: Node | undefined, report: Report, queryReport: QueryReport): Lists {
+  const none: Lists = { lists: new Map(), tooDeep: new Set() };
+  if (node === undefined || (isScalar(node) && node.value === null)) return none;
   if (!isMap(node)) {
     report(startOf(node), 'lists: is a map from list name to its entries');
-    return resolved;
+    return none;
   }
   // Parse every entry first, then expand references with cycle detection.
-  const raw = new Map<string, { entries: ListEntry[] }>();
+  const raw = new Map<string, ListEntry[]>();
   for (const pair of node.items) {
     const name = keyOf(pair);
     if (!LIST_NAME.test(name)) {
@@ -164,45 +173,108 @@ function readLists(
         offset: expr.offset,
       });
     }
-    raw.set(name, { entries });
+    raw.set(name, entries);
   }
 
-  const state = new Map<string, 'visiting' | 'done'>();
-  const resolve = (name: string): Term[] => {
-    const done = resolved.get(name);
-    if (done) return done;
-    state.set(name, 'visiting');
-    const terms: Term[] = [];
-    for (const { expr, node: entryNode, offset } of raw.get(name)?.entries ?? []) {
-      if (typeof expr !== 'string') {
-        terms.push(expr);
+  const lists = expandListEntries(raw, queryReport);
+  return { lists, tooDeep: new Set([...raw.keys()].filter((name) => !lists.has(name))) };
+}
+
+/**
+ * Each list's terms with the lists it uses flattened in, for every list that
+ * expands through at most `MAX_LIST_NESTING` lists. The walk keeps its own
+ * stack and expands each list once, a term reached twice kept once, so a long
+ * chain costs time in proportion to its length and fails at the limit.
+ */
+function expandListEntries(
+  raw: ReadonlyMap<string, ListEntry[]>,
+  queryReport: QueryReport,
+): Map<string, Term[]> {
+  // Reported through the entry's text, so that the column is that of the @, inside any quotes.
+  const problem = ({ node, offset }: ListEntry, message: string, hint: string): void =>
+    queryReport(node, [{ severity: 'error', offset, message, hint }]);
+  /** How many lists deep each list expands, itself included. */
+  const heights = new Map<string, number>();
+  /** Every list after the lists it uses. */
+  const order: string[] = [];
+  /** References not followed: unknown lists and those closing a cycle. */
+  const broken = new Set<ListEntry>();
+  const visiting = new Set<string>();
+  for (const root of raw.keys()) {
+    if (heights.has(root)) continue;
+    const stack = [{ name: root, next: 0, height: 1 }];
+    visiting.add(root);
+    for (let frame = stack.at(-1); frame; frame = stack.at(-1)) {
+      const entry = raw.get(frame.name)?.[frame.next++];
+      if (!entry) {
+        stack.pop();
+        visiting.delete(frame.name);
+        heights.set(frame.name, frame.height);
+        order.push(frame.name);
+        const user = stack.at(-1);
+        if (user) user.height = Math.max(user.height, frame.height + 1);
         continue;
       }
-      // Reported through the entry's text, so that the column is that of the @, inside any quotes.
-      const problem = (message: string, hint: string): void =>
-        queryReport(entryNode, [{ severity: 'error', offset, message, hint }]);
-      if (!raw.has(expr)) {
-        problem(`unknown list @${expr}`, suggestName(expr, [...raw.keys()]));
-      } else if (state.get(expr) === 'visiting') {
+      const used = entry.expr;
+      if (typeof used !== 'string') continue;
+      const height = heights.get(used);
+      if (!raw.has(used)) {
+        broken.add(entry);
+        problem(entry, `unknown list @${used}`, suggestName(used, [...raw.keys()]));
+      } else if (visiting.has(used)) {
+        broken.add(entry);
         problem(
-          `list @${name} uses @${expr}, which leads back to @${name} (a cycle)`,
+          entry,
+          `list @${frame.name} uses @${used}, which leads back to @${frame.name} (a cycle)`,
           'a list may use other lists, but not itself',
         );
+      } else if (height !== undefined) {
+        frame.height = Math.max(frame.height, height + 1);
       } else {
-        terms.push(...resolve(expr));
+        visiting.add(used);
+        stack.push({ name: used, next: 0, height: 1 });
       }
     }
-    state.set(name, 'done');
-    resolved.set(name, terms);
-    return terms;
-  };
-  for (const name of raw.keys()) resolve(name);
+  }
+
+  const resolved = new Map<string, Term[]>();
+  for (const name of order) {
+    const entries = raw.get(name) ?? [];
+    if ((heights.get(name) ?? 0) > MAX_LIST_NESTING) {
+      // Reported once, at the list where the chain passes the limit; watches
+      // using a list above it are told so where they use it.
+      const last = entries.find(
+        (e) =>
+          typeof e.expr === 'string' && !broken.has(e) && heights.get(e.expr) === MAX_LIST_NESTING,
+      );
+      const withinLimit = entries.every(
+        (e) =>
+          typeof e.expr !== 'string' ||
+          broken.has(e) ||
+          (heights.get(e.expr) ?? 0) <= MAX_LIST_NESTING,
+      );
+      if (last && withinLimit) {
+        problem(
+          last,
+          `list @${name} expands through more than ${MAX_LIST_NESTING} lists`,
+          `lists may use lists at most ${MAX_LIST_NESTING} deep; use the words of the deeper lists directly`,
+        );
+      }
+      continue;
+    }
+    const terms = new Set<Term>();
+    for (const entry of entries) {
+      if (typeof entry.expr !== 'string') terms.add(entry.expr);
+      else if (!broken.has(entry)) for (const t of resolved.get(entry.expr) ?? []) terms.add(t);
+    }
+    resolved.set(name, [...terms]);
+  }
   return resolved;
 }
 
 function readWatches(
   node: Node,
-  lists: Map<string, Term[]>,
+  lists: Lists,
   report: Report,
   queryReport: QueryReport,
   lineOf: (offset: number) => number,
@@ -240,7 +312,7 @@ function readWatches(
 
 function readWatch(
   map: YAMLMap,
-  lists: Map<string, Term[]>,
+  { lists, tooDeep }: Lists,
   report: Report,
   queryReport: QueryReport,
 ): Watch | undefined {
@@ -324,7 +396,7 @@ function readWatch(
     const problems = [...parsed.problems];
     if (parsed.expr) {
       problems.push(...checkQuery(parsed.expr));
-      expr = expandLists(parsed.expr, lists, problems);
+      expr = expandLists(parsed.expr, lists, problems, tooDeep);
     }
     queryReport(query.node, problems);
     if (problems.some((p) => p.severity === 'error')) ok = false;
@@ -349,6 +421,22 @@ function readWatch(
     ...(sources ? { sources } : {}),
     ...(lang.value !== undefined ? { lang: lang.value.toLowerCase() } : {}),
   };
+}
+
+/** The keys that repeat an earlier key of the same map, found with a set per map. */
+function repeatedKeys(doc: Document.Parsed): Node[] {
+  const repeated: Node[] = [];
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<unknown>();
+      for (const { key } of map.items) {
+        if (!isScalar(key)) continue;
+        if (seen.has(key.value)) repeated.push(key);
+        seen.add(key.value);
+      }
+    },
+  });
+  return repeated;
 }
 
 function keyOf(pair: Pair): string {

@@ -102,6 +102,38 @@ describe('wirewatch rules', () => {
     expect(result.stderr).toContain(`${broken}:7:13: unknown list @missing`);
   });
 
+  it('check reports queries and lists nested too deep and exits 1, without a stack trace', async () => {
+    const deep = join(dir, 'deep.yaml');
+    const lists = Array.from({ length: 10_000 }, (_, i) => `  l${i}: ['@l${i + 1}']`);
+    await writeFile(
+      deep,
+      [
+        'lists:',
+        ...lists,
+        '  l10000: [end]',
+        'watches:',
+        '  - id: parens',
+        '    name: Parens',
+        `    query: '${'('.repeat(1800)}troops${')'.repeat(1800)}'`,
+        '  - id: chain',
+        '    name: Chain',
+        `    query: '@l0'`,
+        '',
+      ].join('\n'),
+    );
+
+    const result = await wirewatch('rules', 'check', deep);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      `${deep}:10006:113: query nests 1800 levels deep; at most 100 are allowed`,
+    );
+    expect(result.stderr).toContain(
+      `${deep}:10009:13: list @l0 expands through more than 100 lists`,
+    );
+    expect(result.stderr).not.toContain('RangeError');
+  });
+
   it('test --format tsv prints one sorted line per match and nothing else', async () => {
     const result = await wirewatch('rules', 'test', watches, '--items', items, '--format', 'tsv');
 

@@ -26,6 +26,15 @@ function watchFile(id: string, query: string): string {
   return `watches:\n  - id: ${id}\n    name: ${id}\n    query: '${query}'\n`;
 }
 
+/** A watch on list `l0` of a chain of `n` lists, each using the next. */
+function listChainFile(n: number): string {
+  const lists = Array.from(
+    { length: n },
+    (_, i) => `  l${i}: [${i + 1 < n ? `'@l${i + 1}', ` : ''}w${i}]`,
+  );
+  return ['lists:', ...lists, watchFile('deep', '@l0')].join('\n');
+}
+
 const TROOPS = watchFile('troops', 'troops');
 const PATRIOT = watchFile('patriot', 'patriot');
 /** Valid YAML that does not compile: two words with no operator. */
@@ -139,6 +148,50 @@ describe('FileWatchSource', () => {
     const ruleSet = await source.current();
 
     expect([...ruleSet.watches.keys()]).toEqual(['patriot']);
+  });
+
+  it('keeps the last good rules when an edit nests lists 10,000 deep', async () => {
+    await save(TROOPS);
+    const clock = manualClock('2025-03-01T10:00:00Z');
+    const logger = recordingLogger();
+    const source = new FileWatchSource(path, logger, { clock });
+    const good = await source.current();
+
+    await save(listChainFile(10_000));
+    clock.advance(1_000);
+    const kept = await source.current();
+
+    expect(kept).toBe(good);
+    expect(logger.errors).toEqual(['watch file has errors; keeping the previous rules']);
+  });
+
+  it('keeps the last good rules, logging once, while the file cannot be read', async () => {
+    await save(TROOPS);
+    const clock = manualClock('2025-03-01T10:00:00Z');
+    const logger = recordingLogger();
+    const source = new FileWatchSource(path, logger, { clock });
+    const good = await source.current();
+
+    // An editor that saves by deleting and renaming leaves a moment with no file.
+    await unlink(path);
+    clock.advance(1_000);
+    const kept = await source.current();
+    clock.advance(1_000);
+    const stillKept = await source.current();
+    await save(PATRIOT);
+    clock.advance(1_000);
+    const back = await source.current();
+
+    expect(kept).toBe(good);
+    expect(stillKept).toBe(good);
+    expect(logger.errors).toEqual(['cannot load the watch file; keeping the previous rules']);
+    expect([...back.watches.keys()]).toEqual(['patriot']);
+  });
+
+  it('fails when the file cannot be read and there are no earlier rules to keep', async () => {
+    const source = new FileWatchSource(path, recordingLogger());
+
+    await expect(source.current()).rejects.toThrow('ENOENT');
   });
 
   it('fails when the file has errors and there are no earlier rules to keep', async () => {

@@ -153,6 +153,51 @@ describe('TableWatchSource', () => {
     expect(logger.errors).toHaveLength(1);
   });
 
+  it('starts on the newest earlier version when the live one fails to load in any way', async () => {
+    const store = newStore();
+    await push(store, TROOPS);
+    await push(store, PATRIOT);
+    // A damaged row: the stored version has lost its source text.
+    const damaged: RuleStore = {
+      ...store,
+      currentVersion: () => store.currentVersion(),
+      get: async (version) => {
+        const row = await store.get(version);
+        return row && version === 2
+          ? ({ ...row, source: undefined } as unknown as RuleVersion)
+          : row;
+      },
+    };
+    const logger = recordingLogger();
+
+    const ruleSet = await new TableWatchSource(damaged, logger).current();
+
+    expect(ruleSet.version).toBe('1');
+    expect(logger.errors.map((e) => e.message)).toEqual([
+      'rules version cannot be loaded; keeping the previous rules',
+    ]);
+  });
+
+  it('keeps the last good rule set when the live version nests lists 10,000 deep', async () => {
+    const store = newStore();
+    await push(store, TROOPS);
+    const clock = manualClock('2025-03-01T10:00:00Z');
+    const logger = recordingLogger();
+    const source = new TableWatchSource(store, logger, { refreshMs: 60_000, clock });
+    await source.current();
+    const lists = Array.from({ length: 10_000 }, (_, i) => `  l${i}: ['@l${i + 1}', w${i}]`);
+
+    await push(store, ['lists:', ...lists, '  l10000: [end]', watchFile('deep', '@l0')].join('\n'));
+    clock.advance(60_000);
+    const kept = await source.current();
+
+    expect(kept.version).toBe('1');
+    expect(logger.errors.map((e) => e.message)).toEqual([
+      'rules version has errors; keeping the previous rules',
+    ]);
+    expect(JSON.stringify(logger.errors[0]?.fields)).toContain('expands through more than');
+  });
+
   it('says that nothing has been pushed when the table is empty', async () => {
     const source = new TableWatchSource(newStore(), recordingLogger());
 
