@@ -79,10 +79,10 @@ export function parseWatchFile(source: string, path: string): WatchFile {
   const result: WatchFile = { path, watches: [], lists: new Map(), diagnostics };
 
   for (const e of doc.errors) report(e.pos[0], e.message.split('\n')[0] ?? e.message);
-  for (const key of repeatedKeys(doc)) report(startOf(key), 'Map keys must be unique');
+  if (doc.errors.length > 0) return sorted(result);
   // A repeated key leaves a usable document (the first value counts), so its other
   // problems are still worth reporting; any other YAML error does not.
-  if (doc.errors.length > 0) return sorted(result);
+  for (const key of repeatedKeys(doc)) report(startOf(key), 'Map keys must be unique');
 
   const root = doc.contents;
   if (!isMap(root)) {
