@@ -86,7 +86,10 @@ export interface SeenItemsStore {
   whichSeen(feedId: string, keys: readonly string[]): Promise<Set<string>>;
   /** Records keys without a condition (an item's other keys, once it is claimed). */
   markSeenMany(feedId: string, keys: readonly string[], expiresAt: Date): Promise<void>;
-  /** Undoes `markSeen` when the item could not be queued, so the next poll tries again. */
+  /**
+   * Undoes `markSeen`. The poller needs neither: it queues new items before it
+   * records them (`markSeenMany`), so a failed send leaves nothing to undo.
+   */
   forget(feedId: string, itemId: string): Promise<void>;
 }
 

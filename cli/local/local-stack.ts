@@ -163,6 +163,7 @@ export class LocalStack {
         clock,
         maxReceiveCount: options.maxReceiveCount ?? MAX_RECEIVE_COUNT,
         visibilityTimeoutMs: options.visibilityTimeoutMs ?? VISIBILITY_TIMEOUT_MS,
+        logger: options.logger,
       };
       checkDeliveryTiming(queueOptions);
       const itemsQueue = await LocalQueue.open<ItemMessage>({ name: ITEMS_QUEUE, ...queueOptions });

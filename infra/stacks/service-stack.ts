@@ -168,11 +168,10 @@ export class ServiceStack extends Stack {
       deadLetterQueue: this.scheduleDeadLetterQueue,
     })
       .bindTable(tables.feedState, TABLES.feedState, ['dynamodb:BatchWriteItem', 'dynamodb:Scan'])
+      // It reads which items are new, queues them, then records them: two batched calls.
       .bindTable(tables.seenItems, TABLES.seenItems, [
         'dynamodb:BatchGetItem',
-        'dynamodb:PutItem',
         'dynamodb:BatchWriteItem',
-        'dynamodb:DeleteItem',
       ])
       .bindQueueSender(itemsQueues.queue, 'ITEMS_QUEUE_URL')
       .addEnvironment('POLL_EVERY_SECONDS', String(stage.pollEvery.toSeconds()));

@@ -21,8 +21,6 @@ import { synthStage } from './synth-stage.ts';
  */
 const FAILURE_PATH_GRANTS: Record<string, string> = {
   'Poller sqs:SendMessage ScheduleDeadLetterQueue': 'a failed scheduled run, kept by Lambda',
-  'Poller dynamodb:DeleteItem SeenItemsTable':
-    'items marked seen are forgotten when queueing them fails',
   'Digest sqs:SendMessage ScheduleDeadLetterQueue': 'a failed scheduled run, kept by Lambda',
   'Digest dynamodb:GetItem AlertLedgerTable': 'a digest claimed by another run: its record is read',
   'Digest dynamodb:DeleteItem AlertLedgerTable':
