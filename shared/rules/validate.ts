@@ -113,6 +113,7 @@ export function expandLists(
   problems: QueryProblem[],
   tooDeep: ReadonlySet<string> = new Set(),
 ): Expr {
+  const hints = listNameHints([...lists.keys()]);
   const expand = (node: Expr): Expr => {
     switch (node.kind) {
       case 'list': {
@@ -131,7 +132,7 @@ export function expandLists(
             severity: 'error',
             offset: node.offset,
             message: `unknown list @${node.name}`,
-            hint: suggestName(node.name, [...lists.keys()]),
+            hint: hints(node.name),
           });
           return node;
         }
@@ -152,20 +153,49 @@ export function expandLists(
   return expand(expr);
 }
 
-/** A "did you mean" hint from the closest known name, or the list of names. */
-export function suggestName(name: string, known: string[]): string {
+/** Unknown names per file that are compared with every known name for a "did you mean". */
+const MAX_SUGGESTIONS = 20;
+/** Longest name compared letter by letter. */
+const MAX_COMPARED_NAME_LENGTH = 64;
+/** Names a hint lists when none is close. */
+const MAX_LISTED_NAMES = 10;
+
+/**
+ * Hints for unknown list names against `known`: the closest name for the
+ * first `MAX_SUGGESTIONS`, then only a short list, so that a file naming
+ * thousands of unknown lists costs time in proportion to its length.
+ */
+export function listNameHints(known: readonly string[]): (name: string) => string {
+  let left = MAX_SUGGESTIONS;
+  return (name) => (left-- > 0 ? suggestName(name, known) : knownNamesHint(known));
+}
+
+/** A "did you mean" hint from the closest known name, or some of the names. */
+export function suggestName(name: string, known: readonly string[]): string {
   if (known.length === 0) return 'define lists under lists: at the top of the file';
+  const bound = Math.max(2, Math.floor(name.length / 3));
   let best = '';
   let bestDistance = Number.POSITIVE_INFINITY;
-  for (const candidate of known) {
-    const d = editDistance(name, candidate);
-    if (d < bestDistance) {
-      best = candidate;
-      bestDistance = d;
+  if (name.length <= MAX_COMPARED_NAME_LENGTH) {
+    for (const candidate of known) {
+      // The length difference alone puts a candidate out of reach; skip the table.
+      if (Math.abs(candidate.length - name.length) > bound) continue;
+      const d = editDistance(name, candidate);
+      if (d < bestDistance) {
+        best = candidate;
+        bestDistance = d;
+      }
     }
   }
-  if (bestDistance <= Math.max(2, Math.floor(name.length / 3))) return `did you mean @${best}?`;
-  return `known lists: ${known.map((k) => `@${k}`).join(', ')}`;
+  if (bestDistance <= bound) return `did you mean @${best}?`;
+  return knownNamesHint(known);
+}
+
+function knownNamesHint(known: readonly string[]): string {
+  if (known.length === 0) return 'define lists under lists: at the top of the file';
+  const listed = known.slice(0, MAX_LISTED_NAMES).map((k) => `@${k}`);
+  const more = known.length - listed.length;
+  return `known lists: ${listed.join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
 }
 
 function editDistance(a: string, b: string): number {

@@ -21,7 +21,7 @@ import {
 import type { Term } from './ast.ts';
 import { type Diagnostic, type QueryProblem, WatchFileError } from './diagnostics.ts';
 import { parseListEntry, parseQuery } from './parser.ts';
-import { checkQuery, expandLists, MAX_LIST_NESTING, suggestName } from './validate.ts';
+import { checkQuery, expandLists, listNameHints, MAX_LIST_NESTING } from './validate.ts';
 import { SEVERITIES, type Watch, type WatchSeverity } from './watch.ts';
 
 export interface WatchFile {
@@ -200,6 +200,7 @@ function expandListEntries(
   /** References not followed: unknown lists and those closing a cycle. */
   const broken = new Set<ListEntry>();
   const visiting = new Set<string>();
+  const hints = listNameHints([...raw.keys()]);
   for (const root of raw.keys()) {
     if (heights.has(root)) continue;
     const stack = [{ name: root, next: 0, height: 1 }];
@@ -220,7 +221,7 @@ function expandListEntries(
       const height = heights.get(used);
       if (!raw.has(used)) {
         broken.add(entry);
-        problem(entry, `unknown list @${used}`, suggestName(used, [...raw.keys()]));
+        problem(entry, `unknown list @${used}`, hints(used));
       } else if (visiting.has(used)) {
         broken.add(entry);
         problem(

@@ -157,3 +157,23 @@ describe('list nesting limit', () => {
     ]);
   });
 });
+
+describe('unknown lists in bulk', () => {
+  it('keeps every hint short when 2,000 lists each use an unknown list', () => {
+    const lists = Array.from({ length: 2000 }, (_, i) => `  l${i}: ['@unknown-${i}', w]`);
+
+    const errors = errorsOf(fileWithQuery('w', lists));
+
+    expect(errors).toHaveLength(2000);
+    expect(errors[0]?.message).toBe('unknown list @unknown-0');
+    for (const d of errors) expect(d.hint?.length ?? 0).toBeLessThan(200);
+  });
+
+  it('still suggests the closest name for a misspelt list', () => {
+    const lists = [...Array.from({ length: 50 }, (_, i) => `  list${i}: [w]`), '  dprk: [x]'];
+
+    const errors = errorsOf(fileWithQuery('@dprkk', lists));
+
+    expect(errors.map((d) => d.hint)).toEqual(['did you mean @dprk?']);
+  });
+});
