@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
+import { MAX_MESSAGE_BYTES } from '../messages.ts';
 import {
   type Clock,
   type DeadLetterSender,
@@ -24,8 +25,8 @@ import {
 
 export type { DeadLetterSender };
 
-/** Largest message body SQS accepts, in bytes; both queue implementations enforce it. */
-export const MAX_MESSAGE_BYTES = 256 * 1024;
+// Largest message body SQS accepts, defined with the messages; both queue implementations enforce it.
+export { MAX_MESSAGE_BYTES };
 
 /** Thrown by `send` for a message whose JSON body is larger than `MAX_MESSAGE_BYTES`. */
 export class MessageTooLargeError extends Error {
