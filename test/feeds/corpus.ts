@@ -1,6 +1,6 @@
 /**
- * Runs the real-world feed corpus (`../shared/corpora/feeds`, see its
- * MANIFEST.md) through the production fetcher, parser and normaliser: every
+ * Runs a directory of the real-world feed corpus (an `index.jsonl` and the
+ * files it names, see test/fixtures/feeds/README.md) through the production fetcher, parser and normaliser: every
  * input file is served over local HTTP with its recorded headers, and each
  * outcome is classified as parsed, a named error, or wrong (a crash, an
  * unnamed error, a hang, or a title/link that disagrees with feedparser's
@@ -18,12 +18,13 @@ import { htmlToText } from '../../shared/feeds/html-text.ts';
 import { normaliseEntries } from '../../shared/feeds/normalise.ts';
 import { FeedParseError, parseFeed } from '../../shared/feeds/parse.ts';
 
-/** The corpus directory: `WIREWATCH_CORPUS_DIR`, else `../shared/corpora/feeds` next to the repo. */
-export const CORPUS_DIR =
-  process.env.WIREWATCH_CORPUS_DIR ??
-  fileURLToPath(new URL('../../../shared/corpora/feeds/', import.meta.url));
+/** The corpus files the tests carry: every input file of the corpus up to 256 KiB. */
+export const FIXTURE_CORPUS_DIR = fileURLToPath(new URL('../fixtures/feeds/', import.meta.url));
 
-export const corpusAvailable = existsSync(path.join(CORPUS_DIR, 'index.jsonl'));
+/** Whether `dir` holds a corpus (an `index.jsonl`). */
+export function isCorpusDir(dir: string): boolean {
+  return existsSync(path.join(dir, 'index.jsonl'));
+}
 
 /** One line of `index.jsonl` (the fields used here). */
 export interface CorpusEntry {
@@ -53,8 +54,8 @@ export interface CorpusResult {
   outcome: Outcome;
 }
 
-export async function readCorpusIndex(): Promise<CorpusEntry[]> {
-  const text = await readFile(path.join(CORPUS_DIR, 'index.jsonl'), 'utf8');
+export async function readCorpusIndex(dir: string): Promise<CorpusEntry[]> {
+  const text = await readFile(path.join(dir, 'index.jsonl'), 'utf8');
   return text
     .split('\n')
     .filter((line) => line.trim() !== '')
@@ -130,7 +131,7 @@ function servedPath(entry: CorpusEntry): string {
 }
 
 /** Serves the corpus files under `/<path>` with their recorded headers. */
-async function startCorpusServer(entries: Map<string, CorpusEntry>): Promise<Server> {
+async function startCorpusServer(dir: string, entries: Map<string, CorpusEntry>): Promise<Server> {
   const server = createServer((request, response) => {
     const name = decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname.slice(1));
     const entry = entries.get(name);
@@ -138,7 +139,7 @@ async function startCorpusServer(entries: Map<string, CorpusEntry>): Promise<Ser
       response.writeHead(404).end();
       return;
     }
-    readFile(path.join(CORPUS_DIR, entry.path)).then(
+    readFile(path.join(dir, entry.path)).then(
       (body) => {
         const headers: Record<string, string> = {
           'Content-Type': entry.served_over_http ? 'text/xml' : 'application/xml',
@@ -155,13 +156,14 @@ async function startCorpusServer(entries: Map<string, CorpusEntry>): Promise<Ser
   return server;
 }
 
-/** Fetches, parses and normalises every input file, `concurrency` at a time. */
+/** Fetches, parses and normalises every input file of `dir`, `concurrency` at a time. */
 export async function runCorpus(
+  dir: string,
   options: { concurrency?: number; onResult?: (r: CorpusResult) => void } = {},
 ): Promise<CorpusResult[]> {
-  const index = await readCorpusIndex();
+  const index = await readCorpusIndex(dir);
   const byPath = new Map(index.map((e) => [servedPath(e), e]));
-  const server = await startCorpusServer(byPath);
+  const server = await startCorpusServer(dir, byPath);
   const fetcher = createFeedFetcher({ allowPrivateNetworks: true, timeoutMs: 10_000 });
   const { port } = server.address() as AddressInfo;
   const results: CorpusResult[] = [];
@@ -170,7 +172,7 @@ export async function runCorpus(
     const worker = async (): Promise<void> => {
       for (let entry = queue.shift(); entry; entry = queue.shift()) {
         const url = `http://127.0.0.1:${port}/${servedPath(entry)}`;
-        const result = { entry, outcome: await outcomeOf(entry, url, fetcher) };
+        const result = { entry, outcome: await outcomeOf(dir, entry, url, fetcher) };
         results.push(result);
         options.onResult?.(result);
       }
@@ -187,6 +189,7 @@ export async function runCorpus(
 }
 
 async function outcomeOf(
+  dir: string,
   entry: CorpusEntry,
   url: string,
   fetcher: ReturnType<typeof createFeedFetcher>,
@@ -199,7 +202,7 @@ async function outcomeOf(
     if (isNotAFeed(entry) && items.length > 0) {
       return { kind: 'wrong', reason: `not a feed, yet ${items.length} items came out` };
     }
-    const raw = await readFile(path.join(CORPUS_DIR, entry.path), 'latin1');
+    const raw = await readFile(path.join(dir, entry.path), 'latin1');
     for (const expected of expectations(raw)) {
       const actual =
         expected.field === 'feed.title'
