@@ -107,7 +107,10 @@ function figuresSince(
 /** Runs the rehearsal and returns its report; `problems` empty means it passed. */
 export async function rehearse(options: RehearsalOptions): Promise<RehearsalReport> {
   const { log } = options;
-  rmSync(options.outDir, { recursive: true, force: true });
+  // Only what a rehearsal writes is cleared: an assembly given with --assembly may live in outDir.
+  for (const output of ['logs', 'ses', 'slack.json', 'report.json']) {
+    rmSync(join(options.outDir, output), { recursive: true, force: true });
+  }
   mkdirSync(options.outDir, { recursive: true });
   const logDirectory = join(options.outDir, 'logs');
   mkdirSync(logDirectory, { recursive: true });
