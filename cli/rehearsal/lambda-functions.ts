@@ -47,11 +47,16 @@ interface Instance {
   child: ChildProcess;
   busy: boolean;
   logStream: string;
+  /** Resolves with the init time once the handler module is loaded. */
   ready: Promise<number>;
+  /** Invocations started on it; its first one reports the cold start. */
+  invoked: number;
 }
 
 export class RehearsalFunction {
   readonly name: string;
+  /** The function's resource in the assembly. */
+  readonly resource: DeployedResource;
   readonly functionName: string;
   readonly arn: string;
   readonly timeoutSeconds: number;
@@ -60,15 +65,10 @@ export class RehearsalFunction {
   private readonly instances: Instance[] = [];
   private readonly waiting: Array<() => void> = [];
   /** Invocations so far, with their outcome. */
-  readonly invocations: Array<{
-    source: string;
-    ok: boolean;
-    error?: InvocationError;
-    durationMs: number;
-    coldStartMs?: number;
-  }> = [];
+  readonly invocations: Array<InvocationResult & { source: string }> = [];
 
   constructor(private readonly settings: FunctionSettings) {
+    this.resource = settings.resource;
     const { resource } = settings;
     this.name = settings.name;
     this.functionName = resource.ref;
@@ -121,52 +121,25 @@ export class RehearsalFunction {
   async invoke(event: unknown, source: string, maxInstances: number): Promise<InvocationResult> {
     const instance = await this.acquire(maxInstances);
     const started = Date.now();
-    let coldStartMs: number | undefined;
+    let result: InvocationResult;
     try {
       const initMs = await instance.ready;
-      if (instance.logStream && !this.settings.checkLogs('logs:PutLogEvents', instance.logStream)) {
-        // Lambda drops the logs of a role that may not write them; the call is recorded as denied.
-      }
-      if (initMs >= 0) coldStartMs = initMs;
+      const coldStart = instance.invoked === 0 ? { coldStartMs: initMs } : {};
+      instance.invoked += 1;
+      // Lambda writes each invocation's logs with the role; a denial is recorded by the check.
+      this.settings.checkLogs('logs:PutLogEvents', instance.logStream);
       const outcome = await this.run(instance, event);
-      const durationMs = Date.now() - started;
-      const result: InvocationResult = outcome.ok
-        ? {
-            ok: true,
-            result: outcome.result,
-            durationMs,
-            ...(coldStartMs !== undefined ? { coldStartMs } : {}),
-          }
-        : {
-            ok: false,
-            error: outcome.error,
-            durationMs,
-            ...(coldStartMs !== undefined ? { coldStartMs } : {}),
-          };
-      this.invocations.push({
-        source,
-        ok: result.ok,
-        ...(result.ok ? {} : { error: result.error }),
-        durationMs,
-        ...(coldStartMs !== undefined ? { coldStartMs } : {}),
-      });
-      return result;
+      result = { ...outcome, durationMs: Date.now() - started, ...coldStart };
     } catch (error) {
-      const failure: InvocationError = {
-        errorType: (error as Error).name || 'Runtime.Unknown',
-        errorMessage: (error as Error).message,
-      };
-      this.invocations.push({
-        source,
-        ok: false,
-        error: failure,
-        durationMs: Date.now() - started,
-      });
-      return { ok: false, error: failure, durationMs: Date.now() - started };
+      const errorType = (error as Error).name || 'Runtime.Unknown';
+      const errorMessage = (error as Error).message;
+      result = { ok: false, error: { errorType, errorMessage }, durationMs: Date.now() - started };
     } finally {
       instance.busy = false;
       this.waiting.shift()?.();
     }
+    this.invocations.push({ ...result, source });
+    return result;
   }
 
   private async acquire(maxInstances: number): Promise<Instance> {
@@ -174,8 +147,6 @@ export class RehearsalFunction {
       const free = this.instances.find((i) => !i.busy && i.child.exitCode === null);
       if (free) {
         free.busy = true;
-        // A warm instance: no init time to report.
-        free.ready = free.ready.then(() => -1);
         return free;
       }
       const live = this.instances.filter((i) => i.child.exitCode === null);
@@ -236,7 +207,7 @@ export class RehearsalFunction {
       });
     });
     ready.catch(() => undefined);
-    const instance: Instance = { child, busy: false, logStream, ready };
+    const instance: Instance = { child, busy: false, logStream, ready, invoked: 0 };
     this.instances.push(instance);
     return instance;
   }

@@ -500,12 +500,8 @@ export class RehearsedStage {
       if (result.ok) return { ok: true, result: result.result };
       last = `${result.error.errorType}: ${result.error.errorMessage}`;
     }
-    const resource = [...this.functions.entries()].find(([, f]) => f === fn)?.[0];
-    const deployed = this.options.assembly.resources.find(
-      (r) => r.type === 'AWS::Lambda::Function' && r.ref === resource,
-    );
     const deadLetter =
-      (deployed?.properties.DeadLetterConfig as { TargetArn?: string } | undefined)?.TargetArn ??
+      (fn.resource.properties.DeadLetterConfig as { TargetArn?: string } | undefined)?.TargetArn ??
       (config?.properties.DestinationConfig as { OnFailure?: { Destination?: string } } | undefined)
         ?.OnFailure?.Destination;
     if (deadLetter?.includes(':sqs:')) {

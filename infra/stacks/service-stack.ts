@@ -379,6 +379,15 @@ export class ServiceStack extends Stack {
     };
     const atLeast = ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD;
     const fiveMinutes = Duration.minutes(5);
+    /** An alarm on any occurrence in five minutes; no data means none occurred. */
+    const alarmOnAny = (id: AlarmId, alarmDescription: string, metric: Metric): void =>
+      addAlarm(id, {
+        alarmDescription,
+        metric,
+        threshold: 1,
+        comparisonOperator: atLeast,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
     for (const [name, deadLetterQueue, description] of [
       [
         'Items',
@@ -397,44 +406,38 @@ export class ServiceStack extends Stack {
           'the event and the error; fix, then purge (the next run does the work again)',
       ],
     ] as const) {
-      addAlarm(`${name}DeadLettersAlarm`, {
-        alarmDescription: description,
-        metric: deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+      alarmOnAny(
+        `${name}DeadLettersAlarm`,
+        description,
+        deadLetterQueue.metricApproximateNumberOfMessagesVisible({
           period: fiveMinutes,
           statistic: 'Maximum',
         }),
-        threshold: 1,
-        comparisonOperator: atLeast,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      });
+      );
     }
-    for (const [name, fn] of [
+    const throttleWatched = [
       ['Poller', this.poller],
       ['Classifier', this.classifier],
       ['Notifier', this.notifier],
+    ] as const;
+    for (const [name, fn] of [
+      ...throttleWatched,
       ['Digest', this.digest],
       ['Unsubscribe', this.unsubscribe],
     ] as const) {
-      addAlarm(`${name}ErrorsAlarm`, {
-        alarmDescription: `${name} invocations failed as a whole`,
-        metric: fn.function.metricErrors({ period: fiveMinutes, statistic: 'Sum' }),
-        threshold: 1,
-        comparisonOperator: atLeast,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      });
+      alarmOnAny(
+        `${name}ErrorsAlarm`,
+        `${name} invocations failed as a whole`,
+        fn.function.metricErrors({ period: fiveMinutes, statistic: 'Sum' }),
+      );
     }
-    for (const [name, fn] of [
-      ['Poller', this.poller],
-      ['Classifier', this.classifier],
-      ['Notifier', this.notifier],
-    ] as const) {
-      addAlarm(`${name}ThrottlesAlarm`, {
-        alarmDescription: `${name} invocations throttled`,
-        metric: fn.function.metricThrottles({ period: fiveMinutes, statistic: 'Sum' }),
-        threshold: 1,
-        comparisonOperator: atLeast,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      });
+    // Throttles where invocations wait behind a limit: the SQS consumers and the poller.
+    for (const [name, fn] of throttleWatched) {
+      alarmOnAny(
+        `${name}ThrottlesAlarm`,
+        `${name} invocations throttled`,
+        fn.function.metricThrottles({ period: fiveMinutes, statistic: 'Sum' }),
+      );
     }
     addAlarm('ClassifierRecordsFailedAlarm', {
       alarmDescription:

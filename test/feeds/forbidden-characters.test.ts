@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeFeedBody } from '../../shared/feeds/charset.ts';
-import { FeedParseError, parseFeed } from '../../shared/feeds/parse.ts';
+import { parseFeed } from '../../shared/feeds/parse.ts';
+import { parseError } from '../support/parse-error.ts';
 
 /** An RSS feed whose first item has `title` (written as is) and whose second is plain. */
 function feedWithTitle(title: string): string {
@@ -14,16 +15,6 @@ function feedWithTitle(title: string): string {
 async function titlesOf(document: string): Promise<(string | undefined)[]> {
   const feed = await parseFeed(document, 'https://feeds.example/wire');
   return feed.entries.map((entry) => entry.title);
-}
-
-async function parseError(promise: Promise<unknown>): Promise<FeedParseError> {
-  const error = await promise.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  if (!(error instanceof FeedParseError))
-    throw new Error(`expected a FeedParseError, got ${error}`);
-  return error;
 }
 
 describe('references to characters XML 1.0 forbids', () => {

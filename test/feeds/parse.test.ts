@@ -2,23 +2,14 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { normaliseEntries } from '../../shared/feeds/normalise.ts';
-import { FeedParseError, parseFeed } from '../../shared/feeds/parse.ts';
+import { parseFeed } from '../../shared/feeds/parse.ts';
+import { parseError } from '../support/parse-error.ts';
 
 /** Files copied from the third-party feed corpus (see test/fixtures/feeds/README.md). */
 const CORPUS = fileURLToPath(new URL('../fixtures/feeds/', import.meta.url));
 
 function corpusFile(relativePath: string): Promise<string> {
   return readFile(`${CORPUS}${relativePath}`, 'utf8');
-}
-
-async function parseError(promise: Promise<unknown>): Promise<FeedParseError> {
-  const error = await promise.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  if (!(error instanceof FeedParseError))
-    throw new Error(`expected a FeedParseError, got ${error}`);
-  return error;
 }
 
 describe('parseFeed and normaliseEntries on the feed corpus', () => {

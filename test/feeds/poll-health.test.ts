@@ -12,54 +12,9 @@ import { createFeedFetcher } from '../../shared/feeds/fetch.ts';
 import { backoffMs, feedHealth, nextPollTime } from '../../shared/feeds/health.ts';
 import type { ItemMessage } from '../../shared/messages.ts';
 import { type FeedToPoll, pollFeeds } from '../../shared/pipeline/poll.ts';
-import type {
-  Clock,
-  FeedState,
-  FeedStateStore,
-  QueueSender,
-  SeenItemsStore,
-} from '../../shared/ports.ts';
+import type { Clock, FeedState, QueueSender } from '../../shared/ports.ts';
 import { silentLogger } from '../../shared/ports.ts';
-
-class MemoryFeedStates implements FeedStateStore {
-  readonly states = new Map<string, FeedState>();
-  putManyCalls = 0;
-  async get(feedId: string) {
-    return this.states.get(feedId);
-  }
-  async put(state: FeedState) {
-    this.states.set(state.feedId, structuredClone(state));
-  }
-  async putMany(states: FeedState[]) {
-    if (states.length > 0) this.putManyCalls++;
-    for (const s of states) this.states.set(s.feedId, structuredClone(s));
-  }
-  async list() {
-    return [...this.states.values()].map((s) => structuredClone(s));
-  }
-}
-
-class MemorySeenItems implements SeenItemsStore {
-  readonly seen = new Set<string>();
-  async markSeen(feedId: string, itemId: string) {
-    const key = `${feedId} ${itemId}`;
-    if (this.seen.has(key)) return false;
-    this.seen.add(key);
-    return true;
-  }
-  /** Every key looked up, in order. */
-  readonly lookedUp: string[] = [];
-  async whichSeen(feedId: string, keys: readonly string[]) {
-    this.lookedUp.push(...keys);
-    return new Set(keys.filter((key) => this.seen.has(`${feedId} ${key}`)));
-  }
-  async markSeenMany(feedId: string, keys: readonly string[]) {
-    for (const key of keys) this.seen.add(`${feedId} ${key}`);
-  }
-  async forget(feedId: string, itemId: string) {
-    this.seen.delete(`${feedId} ${itemId}`);
-  }
-}
+import { MemoryFeedStates, MemorySeenItems } from '../support/memory-stores.ts';
 
 class MemoryQueue implements QueueSender<ItemMessage> {
   readonly messages: ItemMessage[] = [];

@@ -16,45 +16,11 @@ import { LocalQueue } from '../../shared/adapters/local-queue.ts';
 import { createFeedFetcher } from '../../shared/feeds/fetch.ts';
 import type { ItemMessage } from '../../shared/messages.ts';
 import { type FeedToPoll, type PollerDeps, pollFeeds } from '../../shared/pipeline/poll.ts';
-import type { FeedState, FeedStateStore, QueueSender, SeenItemsStore } from '../../shared/ports.ts';
+import type { QueueSender, SeenItemsStore } from '../../shared/ports.ts';
 import { silentLogger } from '../../shared/ports.ts';
 import { manualClock } from '../support/manual-clock.ts';
+import { MemoryFeedStates, MemorySeenItems } from '../support/memory-stores.ts';
 import { RecordingLogger } from './recording-logger.ts';
-
-class MemoryFeedStates implements FeedStateStore {
-  readonly states = new Map<string, FeedState>();
-  async get(feedId: string) {
-    return this.states.get(feedId);
-  }
-  async put(state: FeedState) {
-    this.states.set(state.feedId, structuredClone(state));
-  }
-  async putMany(states: FeedState[]) {
-    for (const state of states) this.states.set(state.feedId, structuredClone(state));
-  }
-  async list() {
-    return [...this.states.values()].map((state) => structuredClone(state));
-  }
-}
-
-class MemorySeenItems implements SeenItemsStore {
-  readonly seen = new Set<string>();
-  async markSeen(feedId: string, itemId: string) {
-    const key = `${feedId} ${itemId}`;
-    if (this.seen.has(key)) return false;
-    this.seen.add(key);
-    return true;
-  }
-  async whichSeen(feedId: string, keys: readonly string[]) {
-    return new Set(keys.filter((key) => this.seen.has(`${feedId} ${key}`)));
-  }
-  async markSeenMany(feedId: string, keys: readonly string[]) {
-    for (const key of keys) this.seen.add(`${feedId} ${key}`);
-  }
-  async forget(feedId: string, itemId: string) {
-    this.seen.delete(`${feedId} ${itemId}`);
-  }
-}
 
 /**
  * A seen-items store in a process that dies at its first write: the write
