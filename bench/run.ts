@@ -15,6 +15,7 @@ const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   polling: () => import('./polling.ts'),
   cost: () => import('./cost.ts'),
   stories: () => import('./stories.ts'),
+  faults: () => import('./faults.ts'),
 };
 
 async function main(): Promise<void> {

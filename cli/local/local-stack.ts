@@ -22,7 +22,11 @@ import {
 } from '../../shared/adapters/embedded-dynamodb.ts';
 import { createEmlOutboxSender } from '../../shared/adapters/eml-outbox-sender.ts';
 import { type FeedServer, startFeedServer } from '../../shared/adapters/local-feed-server.ts';
-import { LocalQueue } from '../../shared/adapters/local-queue.ts';
+import {
+  LocalQueue,
+  type OpenJournalFile,
+  type QueueFaults,
+} from '../../shared/adapters/local-queue.ts';
 import { createOutboxSender } from '../../shared/adapters/outbox-sender.ts';
 import { createSlackSender } from '../../shared/adapters/slack-api-sender.ts';
 import type { SmtpSender } from '../../shared/adapters/smtp-sender.ts';
@@ -73,6 +77,10 @@ export interface LocalStackOptions {
    * `unsubscribe.baseUrl` for the runner that serves it.
    */
   unsubscribePort?: number;
+  /** How the queues open their journals; the fault bench hands in one that fills the disk. */
+  openJournal?: OpenJournalFile;
+  /** Redelivery, duplication and reordering on both queues, for the fault bench. */
+  queueFaults?: QueueFaults;
 }
 
 /** Where the one-click links of local emails point when the config does not say. */
@@ -164,6 +172,8 @@ export class LocalStack {
         maxReceiveCount: options.maxReceiveCount ?? MAX_RECEIVE_COUNT,
         visibilityTimeoutMs: options.visibilityTimeoutMs ?? VISIBILITY_TIMEOUT_MS,
         logger: options.logger,
+        ...(options.openJournal ? { openJournal: options.openJournal } : {}),
+        ...(options.queueFaults ? { faults: options.queueFaults } : {}),
       };
       checkDeliveryTiming(queueOptions);
       const itemsQueue = await LocalQueue.open<ItemMessage>({ name: ITEMS_QUEUE, ...queueOptions });

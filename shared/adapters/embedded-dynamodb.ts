@@ -3,12 +3,14 @@
  * LevelDB) in-process on a free loopback port, with every table of `TABLES`
  * created. The DynamoDB adapter talks to it exactly as it talks to AWS.
  */
+
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { mkdir } from 'node:fs/promises';
+import { access, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import {
   CreateTableCommand,
   DescribeTableCommand,
@@ -89,6 +91,7 @@ export async function startEmbeddedDynamo(
   options: EmbeddedDynamoOptions = {},
 ): Promise<EmbeddedDynamo> {
   const path = options.dataDir ? join(options.dataDir, 'dynamodb') : undefined;
+  if (path) await createDatabaseOnce(path);
   if (path) await assertDatabaseIsFree(path);
 
   const server = dynalite({
@@ -211,6 +214,53 @@ function inProcessHandler(server: Server): RequestHandler {
     destroy(): void {},
   };
   return handler as unknown as RequestHandler;
+}
+
+/**
+ * Builds a new database beside its place and renames it into place once every
+ * table is ACTIVE. dynalite makes a table ACTIVE with a second write after
+ * CreateTable has answered: a process killed between the two (`kill -9` during
+ * the first `wirewatch run`) would leave a table CREATING for good, which no
+ * later process can use or delete. A database that exists is left as it is.
+ */
+async function createDatabaseOnce(path: string): Promise<void> {
+  try {
+    await access(join(path, 'CURRENT'));
+    return;
+  } catch {
+    // No database yet: build one.
+  }
+  const parent = dirname(path);
+  await mkdir(parent, { recursive: true });
+  // Left by a process killed while building: never renamed, so never used.
+  for (const entry of await readdir(parent)) {
+    if (entry.startsWith(`${basename(path)}.new-`)) {
+      await rm(join(parent, entry), { recursive: true, force: true });
+    }
+  }
+  const staging = `${path}.new-${randomBytes(6).toString('hex')}`;
+  const server = dynalite({ path: staging, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await listen(server);
+  const client = new DynamoDBClient({
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+    requestHandler: inProcessHandler(server),
+  });
+  try {
+    await createMissingTables(client);
+  } finally {
+    client.destroy();
+    await closeServer(server);
+  }
+  // An empty directory (an older probe's) gives way; a database built meanwhile by another process wins.
+  await rm(path, { recursive: true, force: true });
+  try {
+    await rename(staging, path);
+  } catch (error) {
+    await rm(staging, { recursive: true, force: true });
+    if (!['ENOTEMPTY', 'EEXIST'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
+  }
 }
 
 /**

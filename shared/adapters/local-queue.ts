@@ -171,6 +171,22 @@ export interface LocalQueueOptions {
   logger?: Logger;
   /** How the journal file is opened; inject one that fails like a full disk. Default `openJournalFile`. */
   openJournal?: OpenJournalFile;
+  /** Departures from the happy path that SQS's standard queues allow, for fault injection. None by default. */
+  faults?: QueueFaults;
+}
+
+/**
+ * What a standard SQS queue may do and a healthy local queue does not: the
+ * fault bench (`npm run bench -- faults`) turns these on so that consumers
+ * are shown to cope with every one of them.
+ */
+export interface QueueFaults {
+  /** Store this sent message twice (a send retried after its reply was lost). */
+  duplicate(): boolean;
+  /** Lose the deletion of this processed message: it is delivered again after its visibility timeout. */
+  keepAfterSuccess(): boolean;
+  /** Reorders a received batch in place (standard queues keep no order). */
+  reorder<T>(batch: T[]): void;
 }
 
 /** Options of `drain`. */
@@ -281,6 +297,7 @@ export class LocalQueue<T> implements QueueSender<T>, DeadLetterSender {
   private readonly accountId: string;
   private readonly logger: Logger;
   private readonly openJournal: OpenJournalFile;
+  private readonly faults: QueueFaults | undefined;
   private messages: StoredMessage[] = [];
   private deadLetters: DeadLetter[] = [];
   private readonly journalFile: string | undefined;
@@ -307,6 +324,7 @@ export class LocalQueue<T> implements QueueSender<T>, DeadLetterSender {
     this.accountId = options.accountId ?? '000000000000';
     this.logger = options.logger ?? silentLogger;
     this.openJournal = options.openJournal ?? openJournalFile;
+    this.faults = options.faults;
     this.arn = `arn:aws:sqs:${this.region}:${this.accountId}:${name}`;
   }
 
@@ -348,7 +366,11 @@ export class LocalQueue<T> implements QueueSender<T>, DeadLetterSender {
     }
     if (bodies.length === 0) return;
     const now = this.now();
-    const added = bodies.map((body) => newMessage(body, now));
+    const added = bodies.flatMap((body) =>
+      this.faults?.duplicate()
+        ? [newMessage(body, now), newMessage(body, now)]
+        : [newMessage(body, now)],
+    );
     this.messages.push(...added);
     try {
       await this.append(
@@ -496,6 +518,7 @@ export class LocalQueue<T> implements QueueSender<T>, DeadLetterSender {
       message.inFlight = true;
       batch.push({ message, record: this.toRecord(message) });
     }
+    this.faults?.reorder(batch);
     return batch;
   }
 
@@ -558,6 +581,11 @@ export class LocalQueue<T> implements QueueSender<T>, DeadLetterSender {
     const entries: JournalEntry[] = [];
     for (const { message } of batch) {
       message.inFlight = false;
+      if (!failures.has(message.messageId) && this.faults?.keepAfterSuccess()) {
+        report.succeeded += 1;
+        entries.push({ op: 'update', message });
+        continue;
+      }
       if (!failures.has(message.messageId)) {
         done.add(message);
         entries.push({ op: 'delete', id: message.messageId });

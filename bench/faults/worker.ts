@@ -1,0 +1,283 @@
+/**
+ * One process of a fault schedule: the embedded stack, exactly as
+ * `wirewatch run` builds it, on the schedule's data directory. In `faulty`
+ * mode it runs a few cycles while its own faults strike (DynamoDB errors and
+ * throttling through a client middleware, queue duplication, redelivery and
+ * reordering, clock jumps, a disk that fills up); the bench may kill it with
+ * SIGKILL at any moment. In `settle` mode, with every fault off, it runs
+ * cycles, moving its clock past visibility timeouts, leases and digest times,
+ * until nothing is left to do, and prints what is left as one JSON line.
+ *
+ * Everything it logs goes, synchronously, to a trace file that survives a
+ * kill: the bench reads there which sends were recorded before a process died.
+ *
+ * Spec: JSON in WIREWATCH_FAULT_WORKER. Exit codes: 0 done, 1 a cycle threw,
+ * 3 the disk filled up, 4 the data directory could not be opened.
+ */
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
+import {
+  InternalServerError,
+  ProvisionedThroughputExceededException,
+} from '@aws-sdk/client-dynamodb';
+import { LocalStack } from '../../cli/local/local-stack.ts';
+import {
+  type JournalFile,
+  type OpenJournalFile,
+  openJournalFile,
+  type QueueFaults,
+  QueueFullDiskError,
+} from '../../shared/adapters/local-queue.ts';
+import { loadConfig } from '../../shared/config/config.ts';
+import { VISIBILITY_TIMEOUT_MS } from '../../shared/pipeline/delivery-timing.ts';
+import type { Clock, Logger } from '../../shared/ports.ts';
+import { Random } from './random.ts';
+import type { SettleReport, WorkerFaultRates, WorkerSpec } from './spec.ts';
+
+const MAX_SETTLE_ROUNDS = 60;
+const MINUTE_MS = 60_000;
+
+/** Real time plus an offset that jumps, kept in a file so that a restarted process goes on from it. */
+class JumpingClock implements Clock {
+  private offsetMs: number;
+
+  constructor(private readonly file: string) {
+    try {
+      this.offsetMs = (JSON.parse(readFileSync(file, 'utf8')) as { offsetMs: number }).offsetMs;
+    } catch {
+      this.offsetMs = 0;
+    }
+  }
+
+  now(): Date {
+    return new Date(Date.now() + this.offsetMs);
+  }
+
+  jump(ms: number): void {
+    this.offsetMs += ms;
+    writeFileSync(this.file, JSON.stringify({ offsetMs: this.offsetMs }));
+  }
+}
+
+function traceLogger(spec: WorkerSpec): Logger & { trace(fields: Record<string, unknown>): void } {
+  const write = (level: string, message: string, fields?: Record<string, unknown>): void => {
+    appendFileSync(
+      spec.tracePath,
+      `${JSON.stringify({ t: Date.now(), incarnation: spec.incarnation, level, message, ...fields })}\n`,
+    );
+  };
+  return {
+    info: (message, fields) => write('info', message, fields),
+    warn: (message, fields) => write('warn', message, fields),
+    error: (message, fields) => write('error', message, fields),
+    trace: (fields) => write('fault', 'fault injected', fields),
+  };
+}
+
+function enospc(): Error {
+  return Object.assign(new Error('ENOSPC: no space left on device, write'), {
+    code: 'ENOSPC',
+    errno: -28,
+    syscall: 'write',
+  });
+}
+
+/** Journal files on a disk that fills up `afterMs` after start: a write then lands half and fails. */
+function fillingDisk(afterMs: number, onFull: () => void): OpenJournalFile {
+  const fullAt = Date.now() + afterMs;
+  return async (path) => {
+    const file = await openJournalFile(path);
+    const disk: JournalFile = {
+      ...file,
+      write: async (data, position) => {
+        if (Date.now() < fullAt) return file.write(data, position);
+        onFull();
+        await file.write(data.subarray(0, Math.floor(data.length / 2)), position);
+        throw enospc();
+      },
+    };
+    return disk;
+  };
+}
+
+function queueFaults(
+  random: Random,
+  rates: WorkerFaultRates,
+  trace: (fields: Record<string, unknown>) => void,
+): QueueFaults {
+  return {
+    duplicate: () => {
+      const hit = random.chance(rates.duplicate);
+      if (hit) trace({ fault: 'queue-duplicate' });
+      return hit;
+    },
+    keepAfterSuccess: () => {
+      const hit = random.chance(rates.redeliver);
+      if (hit) trace({ fault: 'queue-redeliver' });
+      return hit;
+    },
+    reorder: (batch) => {
+      if (batch.length > 1 && random.chance(rates.reorder)) {
+        trace({ fault: 'queue-reorder' });
+        random.shuffle(batch);
+      }
+    },
+  };
+}
+
+/** Fails DynamoDB requests inside the SDK's retries, as the service does when it throttles or has a bad moment. */
+function injectDynamoFaults(
+  stack: LocalStack,
+  random: Random,
+  rate: number,
+  trace: (fields: Record<string, unknown>) => void,
+): void {
+  stack.dynamo.client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (!random.chance(rate)) return next(args);
+      const kind = random.pick(['throttle', '500', 'timeout', 'timeout-after-write'] as const);
+      trace({ fault: `dynamodb-${kind}`, operation: context.commandName });
+      const $metadata = { httpStatusCode: kind === 'throttle' ? 400 : 500 };
+      if (kind === 'throttle') {
+        throw new ProvisionedThroughputExceededException({
+          message: 'The level of configured provisioned throughput for the table was exceeded',
+          $metadata,
+        });
+      }
+      if (kind === '500') {
+        throw new InternalServerError({ message: 'Internal server error', $metadata });
+      }
+      // A request that times out may have been applied or not.
+      if (kind === 'timeout-after-write') await next(args);
+      throw Object.assign(new Error('Request timed out'), { name: 'TimeoutError' });
+    },
+    { step: 'finalizeRequest', priority: 'low', name: 'faultBenchDynamoFaults' },
+  );
+}
+
+async function settle(stack: LocalStack, clock: JumpingClock): Promise<SettleReport> {
+  let rounds = 0;
+  let quiescent = false;
+  while (rounds < MAX_SETTLE_ROUNDS) {
+    rounds++;
+    await stack.runCycle({ all: true });
+    const items = stack.itemsQueue.depth();
+    const alerts = stack.alertsQueue.depth();
+    const waiting = await stack.waiting();
+    const queued = items.visible + items.notVisible + alerts.visible + alerts.notVisible;
+    if (queued === 0 && waiting.length === 0) {
+      quiescent = true;
+      break;
+    }
+    if (items.visible + alerts.visible > 0) continue;
+    if (queued > 0) {
+      // Past the visibility timeout, hence past every claim's lease too.
+      clock.jump(VISIBILITY_TIMEOUT_MS + MINUTE_MS);
+      continue;
+    }
+    const next = Math.min(
+      ...waiting.flatMap((w) =>
+        [w.nextDigest, w.nextRelease].flatMap((d) => (d ? [d.getTime()] : [])),
+      ),
+    );
+    const now = clock.now().getTime();
+    clock.jump(
+      Number.isFinite(next) ? Math.max(MINUTE_MS, next - now + MINUTE_MS) : 60 * MINUTE_MS,
+    );
+  }
+  const items = stack.itemsQueue.depth();
+  const alerts = stack.alertsQueue.depth();
+  return {
+    quiescent,
+    rounds,
+    pending: {
+      items: items.visible + items.notVisible,
+      alerts: alerts.visible + alerts.notVisible,
+    },
+    waiting: (await stack.waiting()).length,
+    deadLetters: [
+      ...stack.itemsQueue.listDeadLetters().map((d) => ({ queue: 'items' as const, ...d })),
+      ...stack.alertsQueue.listDeadLetters().map((d) => ({ queue: 'alerts' as const, ...d })),
+    ].map(({ queue, reason, body }) => ({ queue, reason, body })),
+  };
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const spec = JSON.parse(process.env.WIREWATCH_FAULT_WORKER ?? '') as WorkerSpec;
+  const logger = traceLogger(spec);
+  const random = new Random(spec.seed);
+  const clock = new JumpingClock(spec.clockPath);
+  const faulty = spec.mode === 'faulty';
+  let diskFull = false;
+  let stack: LocalStack;
+  try {
+    const config = await loadConfig(spec.configPath);
+    stack = await LocalStack.start(config, {
+      dataDir: spec.dataDir,
+      logger,
+      clock,
+      consoleStream: new Writable({ write: (_chunk, _encoding, done) => done() }),
+      ...(faulty
+        ? {
+            queueFaults: queueFaults(random.fork(), spec.faults, logger.trace),
+            ...(spec.faults.fullDiskAfterMs !== undefined
+              ? {
+                  openJournal: fillingDisk(spec.faults.fullDiskAfterMs, () => {
+                    if (!diskFull) logger.trace({ fault: 'disk-full' });
+                    diskFull = true;
+                  }),
+                }
+              : {}),
+          }
+        : {}),
+    });
+  } catch (error) {
+    logger.error('worker could not open the data directory', { error: String(error) });
+    process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
+    process.exit(4);
+  }
+  logger.info('stack started', { sinceStart: Date.now() - started, uptime: process.uptime() });
+  if (faulty && spec.faults.dynamo > 0) {
+    injectDynamoFaults(stack, random.fork(), spec.faults.dynamo, logger.trace);
+  }
+  try {
+    if (faulty) {
+      for (let cycle = 0; cycle < spec.cycles; cycle++) {
+        if (random.chance(spec.faults.clockJump)) {
+          const jump = random.chance(0.3)
+            ? -random.int(1, 15) * MINUTE_MS
+            : random.int(1, 180) * MINUTE_MS;
+          logger.trace({ fault: 'clock-jump', ms: jump });
+          clock.jump(jump);
+        }
+        const cycleStart = Date.now();
+        await stack.runCycle({ all: true });
+        logger.info('cycle done', {
+          ms: Date.now() - cycleStart,
+          sinceStart: Date.now() - started,
+        });
+        if (stack.itemsQueue.lastFullDisk || stack.alertsQueue.lastFullDisk) break;
+      }
+    } else {
+      const report = await settle(stack, clock);
+      process.stdout.write(`${JSON.stringify(report)}\n`);
+    }
+  } catch (error) {
+    if (error instanceof QueueFullDiskError) {
+      logger.error('disk full', { error: error.message });
+      process.exit(3);
+    }
+    logger.error('worker cycle threw', {
+      error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+    });
+    process.exit(1);
+  }
+  await stack.stop().catch((error: unknown) => {
+    logger.error('worker stop threw', { error: String(error) });
+  });
+  if (stack.itemsQueue.lastFullDisk || stack.alertsQueue.lastFullDisk) process.exit(3);
+  process.exit(0);
+}
+
+await main();
