@@ -4,7 +4,6 @@
  * created. The DynamoDB adapter talks to it exactly as it talks to AWS.
  */
 import { EventEmitter } from 'node:events';
-import { mkdir } from 'node:fs/promises';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
@@ -17,12 +16,17 @@ import {
   ListTablesCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { lockDataDir } from './data-dir-lock.ts';
 import { toDocumentClient } from './dynamodb.ts';
 import { TABLES, type TableId, type TableNames, toCreateTableInput } from './tables.ts';
 
 /** Options of `startEmbeddedDynamo`. */
 export interface EmbeddedDynamoOptions {
-  /** Persist the tables under `<dataDir>/dynamodb`; in memory when absent. */
+  /**
+   * Persist the tables under `<dataDir>/dynamodb`; in memory when absent. The
+   * data directory's lock is taken first (`DataDirInUseError` when another
+   * owner holds it) and held until `stop`.
+   */
   dataDir?: string;
 }
 
@@ -53,18 +57,9 @@ interface DynaliteOptions {
   updateTableMs?: number;
 }
 
-interface LevelDatabase {
-  open(): Promise<void>;
-  close(): Promise<void>;
-}
-
 // dynalite ships no type declarations; these describe the parts used here.
 const requireFromHere = createRequire(import.meta.url);
 const dynalite = requireFromHere('dynalite') as (options: DynaliteOptions) => Server;
-// `level` as dynalite resolves it, so the lock probe opens the same LevelDB build.
-const { Level } = createRequire(requireFromHere.resolve('dynalite'))('level') as {
-  Level: new (path: string) => LevelDatabase;
-};
 
 /** Region and credentials the embedded stack uses, so no AWS configuration is needed. */
 const LOCAL_REGION = 'us-east-1';
@@ -88,16 +83,24 @@ export function embeddedTableName(logicalId: string): string {
 export async function startEmbeddedDynamo(
   options: EmbeddedDynamoOptions = {},
 ): Promise<EmbeddedDynamo> {
+  // LevelDB allows one opener per directory, and dynalite reports a second one
+  // only as an unhandled stream error that kills the process: the data
+  // directory's lock, held until stop, keeps any second opener out.
+  const lock = options.dataDir ? await lockDataDir(options.dataDir) : undefined;
   const path = options.dataDir ? join(options.dataDir, 'dynamodb') : undefined;
-  if (path) await assertDatabaseIsFree(path);
-
-  const server = dynalite({
-    ...(path ? { path } : {}),
-    createTableMs: 0,
-    deleteTableMs: 0,
-    updateTableMs: 0,
-  });
-  await listen(server);
+  let server: Server;
+  try {
+    server = dynalite({
+      ...(path ? { path } : {}),
+      createTableMs: 0,
+      deleteTableMs: 0,
+      updateTableMs: 0,
+    });
+    await listen(server);
+  } catch (error) {
+    await lock?.release();
+    throw error;
+  }
   const { port } = server.address() as AddressInfo;
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient({
@@ -112,7 +115,11 @@ export async function startEmbeddedDynamo(
   const stop = (): Promise<void> => {
     stopped ??= (async () => {
       client.destroy();
-      await closeServer(server);
+      try {
+        await closeServer(server);
+      } finally {
+        await lock?.release();
+      }
     })();
     return stopped;
   };
@@ -211,25 +218,6 @@ function inProcessHandler(server: Server): RequestHandler {
     destroy(): void {},
   };
   return handler as unknown as RequestHandler;
-}
-
-/**
- * LevelDB allows one opener per directory; dynalite reports a second one only
- * as an unhandled stream error that kills the process, so probe the lock first.
- */
-async function assertDatabaseIsFree(path: string): Promise<void> {
-  await mkdir(path, { recursive: true });
-  const probe = new Level(path);
-  try {
-    await probe.open();
-  } catch (error) {
-    throw new EmbeddedDynamoError(
-      `Cannot open the embedded DynamoDB data in ${path}: it is in use by another wirewatch ` +
-        'process (or another embedded stack in this one). Stop that process or use another data directory.',
-      { cause: error },
-    );
-  }
-  await probe.close();
 }
 
 function listen(server: Server): Promise<void> {

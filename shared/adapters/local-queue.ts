@@ -228,7 +228,8 @@ const storedMessageSchema = z.object({
   lastError: z.string().optional(),
 });
 
-const deadLetterSchema = z.object({
+/** A dead letter as stored, and as the embedded stack's control endpoint sends it. */
+export const deadLetterSchema = z.object({
   id: z.string(),
   body: z.string(),
   reason: z.string(),
