@@ -11,7 +11,13 @@
  */
 import { createHash } from 'node:crypto';
 import { chmod, rm } from 'node:fs/promises';
-import { createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  request,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
@@ -155,7 +161,7 @@ function answer(res: ServerResponse, status: number, body: unknown): void {
  * under an owner-only umask where the process may set one (the bind happens
  * within `listen`), and set to 0600 before the first request is served.
  */
-async function listenOwnerOnly(server: ReturnType<typeof createServer>, path: string) {
+async function listenOwnerOnly(server: Server, path: string): Promise<void> {
   const listening = new Promise<void>((done, fail) => {
     server.once('error', fail);
     server.once('listening', () => {
@@ -230,6 +236,8 @@ function call(path: string, method: string, url: string, body?: unknown): Promis
     const req = request(
       {
         socketPath: path,
+        // One request per connection: nothing left open to hold the owner's close or this process.
+        agent: false,
         method,
         path: url,
         headers: text === undefined ? {} : { 'content-type': 'application/json' },

@@ -47,7 +47,7 @@ export class DeadLetterNotFoundError extends Error {
     readonly queueName: string,
     readonly ids: string[],
   ) {
-    super(`Queue ${queueName} has no dead letter with id ${ids.join(', ')}`);
+    super(`No dead letter with id ${ids.join(', ')} in queue ${queueName}`);
     this.name = 'DeadLetterNotFoundError';
   }
 }

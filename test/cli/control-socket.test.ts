@@ -102,7 +102,7 @@ describe('the control server', () => {
     const redrive = controlClient(dataDir).redrive({ ids: ['nope'] });
 
     await expect(redrive).rejects.toBeInstanceOf(DeadLetterNotFoundError);
-    await expect(redrive).rejects.toThrow('has no dead letter with id nope');
+    await expect(redrive).rejects.toThrow('No dead letter with id nope in queue items or alerts');
     expect((await controlClient(dataDir).list())[1]?.deadLetters).toHaveLength(1);
   });
 

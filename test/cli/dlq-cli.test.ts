@@ -140,7 +140,7 @@ describe('wirewatch dlq while wirewatch run owns the data directory', () => {
     const redriven = await wirewatch(['dlq', 'redrive', '--data-dir', dataDir, '--id', 'nope']);
 
     expect(redriven.code).toBe(1);
-    expect(redriven.stderr).toContain('has no dead letter with id nope');
+    expect(redriven.stderr).toContain('No dead letter with id nope in queue items or alerts');
     expect(redriven.stderr).not.toMatch(/\n\s+at /);
     expect(stack.alertsQueue.listDeadLetters()).toHaveLength(1);
   });
