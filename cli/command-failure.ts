@@ -1,8 +1,10 @@
 /** How `wirewatch` commands fail: one clear line on stderr and an exit code. */
+import { DataDirInUseError } from '../shared/adapters/data-dir-lock.ts';
 
 /**
  * Exit codes: 1 = the watch file has errors or nothing was done (declined,
- * nothing to pull), 2 = bad usage or unreadable input, 3 = another push won.
+ * nothing to pull, the data directory in use by another process), 2 = bad
+ * usage or unreadable input, 3 = another push won.
  */
 export class CommandFailure extends Error {
   constructor(
@@ -25,6 +27,11 @@ export function run<A extends unknown[]>(
       if (error instanceof CommandFailure) {
         console.error(error.message);
         process.exitCode = error.exitCode;
+        return;
+      }
+      if (error instanceof DataDirInUseError) {
+        console.error(error.message);
+        process.exitCode = 1;
         return;
       }
       if (error instanceof Error && error.name === 'ItemsFileError') {

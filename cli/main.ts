@@ -1,5 +1,6 @@
 /** The `wirewatch` command. */
 import { Command } from 'commander';
+import { registerDlqCommands } from './commands/dlq.ts';
 import { registerFeedsCommands } from './commands/feeds.ts';
 import { registerRehearseCommand } from './commands/rehearse.ts';
 import { registerRulesCommands } from './commands/rules.ts';
@@ -11,6 +12,7 @@ const program = new Command()
   .showHelpAfterError();
 
 registerRunCommands(program);
+registerDlqCommands(program);
 registerRulesCommands(program);
 registerFeedsCommands(program);
 registerRehearseCommand(program);

@@ -6,6 +6,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import pc from 'picocolors';
+import { DataDirInUseError } from '../../shared/adapters/data-dir-lock.ts';
 import { DynamoFeedStateStore } from '../../shared/adapters/dynamodb.ts';
 import { startEmbeddedDynamo } from '../../shared/adapters/embedded-dynamodb.ts';
 import { ConfigError, loadConfig } from '../../shared/config/config.ts';
@@ -61,7 +62,14 @@ async function printStatus(configPath: string, dataDir: string): Promise<number>
     console.error(error instanceof ConfigError ? error.problems.join('\n') : String(error));
     return 1;
   }
-  const dynamo = await startEmbeddedDynamo({ dataDir });
+  let dynamo: Awaited<ReturnType<typeof startEmbeddedDynamo>>;
+  try {
+    dynamo = await startEmbeddedDynamo({ dataDir });
+  } catch (error) {
+    if (!(error instanceof DataDirInUseError)) throw error;
+    console.error(pc.red(error.message));
+    return 1;
+  }
   try {
     const store = new DynamoFeedStateStore(dynamo.documentClient, dynamo.tableNames.feedState);
     const states = new Map((await store.list()).map((s) => [s.feedId, s]));

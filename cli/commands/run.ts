@@ -1,17 +1,15 @@
-/** `wirewatch run` and `wirewatch dlq`: the pipeline on the embedded stack. */
+/** `wirewatch run`: the pipeline on the embedded stack. */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import pc from 'picocolors';
-import { LocalQueue, QueueFullDiskError } from '../../shared/adapters/local-queue.ts';
+import { QueueFullDiskError } from '../../shared/adapters/local-queue.ts';
 import { formatInTimeZone } from '../../shared/alerts/render.ts';
 import { ConfigError, loadConfig } from '../../shared/config/config.ts';
 import { formatDiagnostic, WatchFileError } from '../../shared/rules/diagnostics.ts';
 import { createCliLogger } from '../local/cli-logger.ts';
 import {
-  ALERTS_QUEUE,
   type CycleSummary,
   DEFAULT_LOCAL_UNSUBSCRIBE_URL,
-  ITEMS_QUEUE,
   LocalStack,
   type WaitingDeliveries,
 } from '../local/local-stack.ts';
@@ -73,54 +71,6 @@ export function registerRunCommands(program: Command): void {
       if (fullDisk) {
         console.error(pc.red(fullDisk.message));
         process.exitCode = 1;
-      }
-    });
-
-  const dlq = program
-    .command('dlq')
-    .description('inspect and redrive the embedded dead-letter queues');
-  dlq
-    .command('list')
-    .description('list the dead letters of the items and alerts queues, with their reasons')
-    .option('-d, --data-dir <dir>', 'data directory', DEFAULT_DATA_DIR)
-    .action(async (options: { dataDir: string }) => {
-      let total = 0;
-      for (const name of [ITEMS_QUEUE, ALERTS_QUEUE]) {
-        const queue = await LocalQueue.open({ name, dataDir: resolve(options.dataDir) });
-        for (const d of queue.listDeadLetters()) {
-          total++;
-          console.log(`${pc.bold(name)} ${d.id}  ${d.deadLetteredAt}  receives=${d.receiveCount}`);
-          console.log(`  reason: ${d.reason}`);
-          console.log(
-            pc.dim(`  body: ${d.body.length > 300 ? `${d.body.slice(0, 300)}…` : d.body}`),
-          );
-        }
-      }
-      console.log(
-        total === 0 ? 'no dead letters' : `${total} dead letter${total === 1 ? '' : 's'}`,
-      );
-    });
-  dlq
-    .command('redrive')
-    .description('move dead letters back to their queue to be processed on the next run')
-    .option('-d, --data-dir <dir>', 'data directory', DEFAULT_DATA_DIR)
-    .option('--queue <name>', 'items or alerts (default: both)')
-    .option('--id <ids...>', 'only these dead letters')
-    .action(async (options: { dataDir: string; queue?: string; id?: string[] }) => {
-      const names = options.queue ? [options.queue] : [ITEMS_QUEUE, ALERTS_QUEUE];
-      if (names.some((n) => n !== ITEMS_QUEUE && n !== ALERTS_QUEUE)) {
-        console.error(`--queue must be ${ITEMS_QUEUE} or ${ALERTS_QUEUE}`);
-        process.exitCode = 2;
-        return;
-      }
-      for (const name of names) {
-        const queue = await LocalQueue.open({ name, dataDir: resolve(options.dataDir) });
-        const mine = options.id?.filter((id) => queue.listDeadLetters().some((d) => d.id === id));
-        if (options.id && mine?.length === 0) continue;
-        const moved = await queue.redriveDeadLetters(mine);
-        console.log(
-          `${name}: ${moved} message${moved === 1 ? '' : 's'} moved back; the next run processes them`,
-        );
       }
     });
 }

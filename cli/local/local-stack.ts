@@ -54,9 +54,10 @@ import { type FeedPollResult, type FeedToPoll, pollFeeds } from '../../shared/pi
 import type { ChannelType, Clock, Logger, Subscriber } from '../../shared/ports.ts';
 import { systemClock } from '../../shared/ports.ts';
 import { FileWatchSource } from '../../shared/rules/file-watch-source.ts';
+import { type ControlServer, startControlServer } from './control-socket.ts';
+import { ALERTS_QUEUE, ITEMS_QUEUE, queueDeadLetters } from './dead-letters.ts';
 
-export const ITEMS_QUEUE = 'items';
-export const ALERTS_QUEUE = 'alerts';
+export { ALERTS_QUEUE, ITEMS_QUEUE };
 
 export interface LocalStackOptions {
   dataDir: string;
@@ -153,10 +154,17 @@ export class LocalStack {
       watches: FileWatchSource;
       smtp: SmtpSender | undefined;
       senders: ReturnType<typeof localSenders>;
+      control: ControlServer;
     },
     private readonly options: LocalStackOptions,
   ) {}
 
+  /**
+   * Starts the stack on its data directory, whose lock it holds until `stop`
+   * (`DataDirInUseError` when another process holds it). While it runs it
+   * serves the directory's control socket, through which `wirewatch dlq`
+   * reaches its queues.
+   */
   static async start(config: Config, options: LocalStackOptions): Promise<LocalStack> {
     const clock = options.clock ?? systemClock;
     const watches = new FileWatchSource(config.watchFile, options.logger);
@@ -164,6 +172,7 @@ export class LocalStack {
     const dynamo = await startEmbeddedDynamo({ dataDir: options.dataDir });
     let feedServer: FeedServer | undefined;
     let unsubscribeServer: UnsubscribeServer | undefined;
+    let control: ControlServer | undefined;
     try {
       if (config.localFeedsDir) feedServer = await startFeedServer({ dir: config.localFeedsDir });
       const queueOptions = {
@@ -231,6 +240,11 @@ export class LocalStack {
         secret: unsubscribeSecret,
         ...(config.unsubscribe.mailto !== undefined ? { mailto: config.unsubscribe.mailto } : {}),
       });
+      control = await startControlServer({
+        dataDir: options.dataDir,
+        deadLetters: queueDeadLetters({ items: itemsQueue, alerts: alertsQueue }),
+        logger: options.logger,
+      });
       return new LocalStack(
         config,
         dynamo,
@@ -266,10 +280,12 @@ export class LocalStack {
           watches,
           smtp,
           senders: localSenders(config, outboxDir, clock, smtp, options.consoleStream),
+          control,
         },
         options,
       );
     } catch (error) {
+      await control?.stop();
       await unsubscribeServer?.stop();
       await feedServer?.stop();
       await dynamo.stop();
@@ -459,7 +475,9 @@ export class LocalStack {
     );
   }
 
+  /** Stops everything and releases the data directory; the control socket goes first. */
   async stop(): Promise<void> {
+    await this.deps.control.stop();
     this.deps.smtp?.close();
     await this.deps.unsubscribeServer?.stop();
     await this.itemsQueue.close();

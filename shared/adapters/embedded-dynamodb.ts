@@ -19,12 +19,17 @@ import {
   ListTablesCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { lockDataDir } from './data-dir-lock.ts';
 import { toDocumentClient } from './dynamodb.ts';
 import { TABLES, type TableId, type TableNames, toCreateTableInput } from './tables.ts';
 
 /** Options of `startEmbeddedDynamo`. */
 export interface EmbeddedDynamoOptions {
-  /** Persist the tables under `<dataDir>/dynamodb`; in memory when absent. */
+  /**
+   * Persist the tables under `<dataDir>/dynamodb`; in memory when absent. The
+   * data directory's lock is taken first (`DataDirInUseError` when another
+   * owner holds it) and held until `stop`.
+   */
   dataDir?: string;
 }
 
@@ -55,18 +60,9 @@ interface DynaliteOptions {
   updateTableMs?: number;
 }
 
-interface LevelDatabase {
-  open(): Promise<void>;
-  close(): Promise<void>;
-}
-
 // dynalite ships no type declarations; these describe the parts used here.
 const requireFromHere = createRequire(import.meta.url);
 const dynalite = requireFromHere('dynalite') as (options: DynaliteOptions) => Server;
-// `level` as dynalite resolves it, so the lock probe opens the same LevelDB build.
-const { Level } = createRequire(requireFromHere.resolve('dynalite'))('level') as {
-  Level: new (path: string) => LevelDatabase;
-};
 
 /** Region and credentials the embedded stack uses, so no AWS configuration is needed. */
 const LOCAL_REGION = 'us-east-1';
@@ -90,17 +86,25 @@ export function embeddedTableName(logicalId: string): string {
 export async function startEmbeddedDynamo(
   options: EmbeddedDynamoOptions = {},
 ): Promise<EmbeddedDynamo> {
+  // LevelDB allows one opener per directory, and dynalite reports a second one
+  // only as an unhandled stream error that kills the process: the data
+  // directory's lock, held until stop, keeps any second opener out.
+  const lock = options.dataDir ? await lockDataDir(options.dataDir) : undefined;
   const path = options.dataDir ? join(options.dataDir, 'dynamodb') : undefined;
-  if (path) await createDatabaseOnce(path);
-  if (path) await assertDatabaseIsFree(path);
-
-  const server = dynalite({
-    ...(path ? { path } : {}),
-    createTableMs: 0,
-    deleteTableMs: 0,
-    updateTableMs: 0,
-  });
-  await listen(server);
+  let server: Server;
+  try {
+    if (path) await createDatabaseOnce(path);
+    server = dynalite({
+      ...(path ? { path } : {}),
+      createTableMs: 0,
+      deleteTableMs: 0,
+      updateTableMs: 0,
+    });
+    await listen(server);
+  } catch (error) {
+    await lock?.release();
+    throw error;
+  }
   const { port } = server.address() as AddressInfo;
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient({
@@ -115,7 +119,11 @@ export async function startEmbeddedDynamo(
   const stop = (): Promise<void> => {
     stopped ??= (async () => {
       client.destroy();
-      await closeServer(server);
+      try {
+        await closeServer(server);
+      } finally {
+        await lock?.release();
+      }
     })();
     return stopped;
   };
@@ -222,6 +230,7 @@ function inProcessHandler(server: Server): RequestHandler {
  * CreateTable has answered: a process killed between the two (`kill -9` during
  * the first `wirewatch run`) would leave a table CREATING for good, which no
  * later process can use or delete. A database that exists is left as it is.
+ * The caller holds the data directory's lock.
  */
 async function createDatabaseOnce(path: string): Promise<void> {
   try {
@@ -253,33 +262,9 @@ async function createDatabaseOnce(path: string): Promise<void> {
     client.destroy();
     await closeServer(server);
   }
-  // An empty directory (an older probe's) gives way; a database built meanwhile by another process wins.
+  // An empty directory (made by an older version's lock probe) gives way.
   await rm(path, { recursive: true, force: true });
-  try {
-    await rename(staging, path);
-  } catch (error) {
-    await rm(staging, { recursive: true, force: true });
-    if (!['ENOTEMPTY', 'EEXIST'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
-  }
-}
-
-/**
- * LevelDB allows one opener per directory; dynalite reports a second one only
- * as an unhandled stream error that kills the process, so probe the lock first.
- */
-async function assertDatabaseIsFree(path: string): Promise<void> {
-  await mkdir(path, { recursive: true });
-  const probe = new Level(path);
-  try {
-    await probe.open();
-  } catch (error) {
-    throw new EmbeddedDynamoError(
-      `Cannot open the embedded DynamoDB data in ${path}: it is in use by another wirewatch ` +
-        'process (or another embedded stack in this one). Stop that process or use another data directory.',
-      { cause: error },
-    );
-  }
-  await probe.close();
+  await rename(staging, path);
 }
 
 function listen(server: Server): Promise<void> {

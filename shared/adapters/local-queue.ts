@@ -47,7 +47,7 @@ export class DeadLetterNotFoundError extends Error {
     readonly queueName: string,
     readonly ids: string[],
   ) {
-    super(`Queue ${queueName} has no dead letter with id ${ids.join(', ')}`);
+    super(`No dead letter with id ${ids.join(', ')} in queue ${queueName}`);
     this.name = 'DeadLetterNotFoundError';
   }
 }
@@ -244,7 +244,8 @@ const storedMessageSchema = z.object({
   lastError: z.string().optional(),
 });
 
-const deadLetterSchema = z.object({
+/** A dead letter as stored, and as the embedded stack's control endpoint sends it. */
+export const deadLetterSchema = z.object({
   id: z.string(),
   body: z.string(),
   reason: z.string(),

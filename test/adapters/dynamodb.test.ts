@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DataDirInUseError } from '../../shared/adapters/data-dir-lock.ts';
 import {
   ClaimLostError,
   countDynamoRequests,
@@ -11,7 +12,6 @@ import {
 } from '../../shared/adapters/dynamodb.ts';
 import {
   type EmbeddedDynamo,
-  EmbeddedDynamoError,
   startEmbeddedDynamo,
 } from '../../shared/adapters/embedded-dynamodb.ts';
 import type { AlertKey, Clock, FeedState } from '../../shared/ports.ts';
@@ -423,7 +423,8 @@ describe('embedded DynamoDB with a data directory', () => {
     try {
       const second = startEmbeddedDynamo({ dataDir });
 
-      await expect(second).rejects.toBeInstanceOf(EmbeddedDynamoError);
+      await expect(second).rejects.toBeInstanceOf(DataDirInUseError);
+      await expect(second).rejects.toThrow(`Data directory ${dataDir} is in use`);
     } finally {
       await running.stop();
     }
