@@ -36,6 +36,8 @@ import {
   Sinks,
 } from './sinks.ts';
 import {
+  KILL_OPERATIONS,
+  type KillPoint,
   NO_WORKER_FAULTS,
   type SettleReport,
   type WorkerFaultRates,
@@ -92,18 +94,41 @@ export interface FaultBenchReport {
 }
 
 /** The plan of one schedule, drawn from its seed. */
-interface Plan {
+export interface Plan {
   network: NetworkFaultRates;
   worker: WorkerFaultRates;
   /**
    * How the n-th process dies, while there are entries: this long after it
-   * started, or as soon as a subscriber has received this many more messages
-   * (between a send and its ledger record, where a duplicate is admitted).
+   * started; as soon as a subscriber has received this many more messages
+   * (between a send and its ledger record, where a duplicate is admitted); or
+   * this long after the n-th feed document went out (while the poller records
+   * and queues its items); or, killing itself, at an I/O operation of one
+   * kind (every kind as likely, so that rare writes are hit as often as
+   * common reads).
    */
-  kills: ({ afterMs: number } | { onDelivery: number })[];
+  kills: (
+    | { afterMs: number }
+    | { onDelivery: number }
+    | { onFeed: number; delayMs: number }
+    | { at: KillPoint }
+  )[];
 }
 
-function drawPlan(random: Random, faultFreeMs: number): Plan {
+/**
+ * The first schedules sweep every kill point: each kind of I/O operation,
+ * before and after, at its first and its third occurrence; their seeds are
+ * their numbers (0 to 31). Random kill points alone hit a rare window (after
+ * the seen-items write and before the queue write, say) once in dozens of
+ * schedules. Other seeds are drawn above `SWEEP.length`.
+ */
+export const SWEEP: readonly KillPoint[] = KILL_OPERATIONS.flatMap((operation) =>
+  [1, 3].flatMap((occurrence) =>
+    (['before', 'after'] as const).map((when) => ({ operation, occurrence, when })),
+  ),
+);
+
+function drawPlan(seed: number, faultFreeMs: number): Plan {
+  const random = new Random(seed);
   const on = (p: number, rate: () => number): number => (random.chance(p) ? rate() : 0);
   const plan: Plan = {
     network: {
@@ -121,16 +146,31 @@ function drawPlan(random: Random, faultFreeMs: number): Plan {
       clockJump: on(0.3, () => random.between(0.3, 1)),
       ...(random.chance(0.15) ? { fullDiskAfterMs: random.int(0, faultFreeMs) } : {}),
     },
-    kills: Array.from({ length: random.int(0, 3) }, () =>
-      random.chance(0.3)
-        ? { onDelivery: random.int(1, 4) }
-        : { afterMs: random.int(0, Math.round(faultFreeMs * 1.2)) },
-    ),
+    kills: Array.from({ length: random.int(0, 3) }, () => {
+      const roll = random.next();
+      if (roll < 0.2) return { onDelivery: random.int(1, 4) };
+      if (roll < 0.3) return { onFeed: random.int(1, 3), delayMs: random.int(0, 40) };
+      if (roll < 0.7) {
+        return {
+          at: {
+            operation: random.pick(KILL_OPERATIONS),
+            occurrence: random.int(1, 4),
+            when: random.pick(['before', 'after'] as const),
+          },
+        };
+      }
+      return { afterMs: random.int(0, Math.round(faultFreeMs * 1.2)) };
+    }),
   };
+  const swept = SWEEP[seed];
+  if (swept) plan.kills = [{ at: swept }, ...plan.kills.slice(1)];
   return plan;
 }
 
-/** Bundles the worker: a process starts in half the time it takes through tsx. */
+/**
+ * Bundles the worker with its dependencies (dynalite aside: it loads LevelDB's
+ * native build): a process starts in a third of the time it takes through tsx.
+ */
 export async function buildWorker(): Promise<string> {
   await mkdir(dirname(BUNDLE), { recursive: true });
   await build({
@@ -140,8 +180,12 @@ export async function buildWorker(): Promise<string> {
     platform: 'node',
     format: 'esm',
     target: 'node20',
-    packages: 'external',
-    logLevel: 'warning',
+    external: ['dynalite'],
+    // CommonJS dependencies bundled into an ES module still call require.
+    banner: {
+      js: "import { createRequire as workerRequire } from 'node:module'; const require = workerRequire(import.meta.url);",
+    },
+    logLevel: 'error',
   });
   return BUNDLE;
 }
@@ -161,7 +205,10 @@ function spawnWorker(
   bundle: string,
   spec: WorkerSpec,
   env: Record<string, string>,
-): { child: ReturnType<typeof spawn>; done: Promise<{ code: number | null; stdout: string }> } {
+): {
+  child: ReturnType<typeof spawn>;
+  done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string }>;
+} {
   const nodeArgs = process.env.WIREWATCH_FAULT_WORKER_NODE_ARGS?.split(' ') ?? [];
   const child = spawn(process.execPath, [...nodeArgs, bundle], {
     env: { ...process.env, ...env, WIREWATCH_FAULT_WORKER: JSON.stringify(spec) },
@@ -175,14 +222,16 @@ function spawnWorker(
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString('utf8')).slice(-4_000);
   });
-  const done = new Promise<{ code: number | null; stdout: string }>((resolve) => {
-    child.on('close', (code) => {
-      if (code !== 0 && code !== null && process.env.WIREWATCH_FAULT_BENCH_DEBUG) {
-        process.stderr.write(`worker exited ${code}: ${stderr}\n`);
-      }
-      resolve({ code, stdout });
-    });
-  });
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string }>(
+    (resolve) => {
+      child.on('close', (code, signal) => {
+        if (code !== 0 && code !== null && process.env.WIREWATCH_FAULT_BENCH_DEBUG) {
+          process.stderr.write(`worker exited ${code}: ${stderr}\n`);
+        }
+        resolve({ code, signal, stdout });
+      });
+    },
+  );
   return { child, done };
 }
 
@@ -230,7 +279,7 @@ async function readTrace(path: string): Promise<TraceLine[]> {
 }
 
 /** Runs one schedule of `plan` over `workload` in a fresh directory. */
-async function runSchedule(
+export async function runSchedule(
   bundle: string,
   workload: Workload,
   plan: Plan,
@@ -262,6 +311,7 @@ async function runSchedule(
     for (let index = 0; index < MAX_INCARNATIONS; index++) {
       sinks.rates = plan.network;
       const startedAt = Date.now();
+      const kill = plan.kills[kills];
       const { child, done } = spawnWorker(
         bundle,
         {
@@ -269,11 +319,10 @@ async function runSchedule(
           mode: 'faulty',
           incarnation: index,
           seed: Math.floor(random.next() * 2 ** 32),
-          faults: plan.worker,
+          faults: { ...plan.worker, ...(kill && 'at' in kill ? { killAt: kill.at } : {}) },
         },
         files.env,
       );
-      const kill = plan.kills[kills];
       let killed = false;
       const killNow = (): void => {
         killed = true;
@@ -287,19 +336,32 @@ async function runSchedule(
               if (sinks.receipts.length - receivedBefore >= kill.onDelivery && !killed) killNow();
             }
           : undefined;
-      const { code } = await done;
+      let feedsServed = 0;
+      let feedTimer: NodeJS.Timeout | undefined;
+      sinks.onFeedServed =
+        kill && 'onFeed' in kill
+          ? () => {
+              feedsServed++;
+              if (feedsServed === kill.onFeed) feedTimer = setTimeout(killNow, kill.delayMs);
+            }
+          : undefined;
+      const { code, signal } = await done;
+      // By the bench, or by itself at its planned operation.
+      killed = signal === 'SIGKILL';
       clearTimeout(timer);
+      clearTimeout(feedTimer);
       sinks.onReceipt = undefined;
+      sinks.onFeedServed = undefined;
       const endedAt = Date.now();
       faultyMs += endedAt - startedAt;
       incarnations.push({
         index,
         startedAt,
         endedAt,
-        killed: killed && code === null,
+        killed,
         exitCode: code,
       });
-      if (killed && code === null) {
+      if (killed) {
         kills++;
         countFault(faults, 'kill');
         continue;
@@ -370,18 +432,21 @@ function storyIdsOf(workload: Workload): Map<string, string> {
 
 /** A schedule's own seed, from the bench seed and its number. */
 export function scheduleSeed(seed: number, index: number): number {
-  return createHash('sha256').update(`${seed}:${index}`).digest().readUInt32BE(0);
+  return (
+    SWEEP.length +
+    (createHash('sha256').update(`${seed}:${index}`).digest().readUInt32BE(0) % 2 ** 31)
+  );
 }
 
 /** The fault-free run of a workload: what every schedule over it is checked against. */
-interface Baseline {
+export interface Baseline {
   workload: Workload;
   receipts: Receipt[];
   faultyMs: number;
   storyIds: Map<string, string>;
 }
 
-async function baselineOf(bundle: string, workloadSeed: number): Promise<Baseline> {
+export async function baselineOf(bundle: string, workloadSeed: number): Promise<Baseline> {
   const workload = generateWorkload(new Random(workloadSeed), {
     stories: 6,
     feeds: 3,
@@ -435,15 +500,16 @@ export async function runFaultBench(options: FaultBenchOptions): Promise<FaultBe
   };
   const seeds =
     options.replay ??
-    Array.from({ length: options.schedules }, (_, index) => scheduleSeed(options.seed, index));
+    Array.from({ length: options.schedules }, (_, index) =>
+      index < SWEEP.length ? index : scheduleSeed(options.seed, index),
+    );
   let next = 0;
   const runOne = async (): Promise<void> => {
     for (let index = next++; index < seeds.length; index = next++) {
       const seed = seeds[index] as number;
       const baseline = await baselineFor(seed);
-      const random = new Random(seed);
-      const plan = drawPlan(random, Math.max(500, baseline.faultyMs));
-      const run = await runSchedule(bundle, baseline.workload, plan, random);
+      const plan = drawPlan(seed, Math.max(500, baseline.faultyMs));
+      const run = await runSchedule(bundle, baseline.workload, plan, new Random(seed).fork());
       const input: CheckInput = {
         baseline: baseline.receipts,
         receipts: run.receipts,

@@ -67,6 +67,8 @@ export class Sinks {
   rates: NetworkFaultRates = NO_NETWORK_FAULTS;
   /** Told after each delivery is recorded, before the sender hears it was accepted. */
   onReceipt: (() => void) | undefined;
+  /** Told when a feed document goes out whole (the poller is about to record and queue its items). */
+  onFeedServed: (() => void) | undefined;
   private documents = new Map<string, string>();
   private readonly sockets = new Set<Socket>();
 
@@ -94,6 +96,8 @@ export class Sinks {
         sinks.answerMail(stream, session, callback);
       },
     });
+    // A client killed mid-conversation resets its connection: that is the bench working.
+    smtpServer.on('error', () => undefined);
     sinks = new Sinks(random, feedServer, slackServer, smtpServer);
     const owned = sinks;
     smtpServer.server.on('connection', (socket: Socket) => {
@@ -152,7 +156,7 @@ export class Sinks {
         // Longer than the fetch timeout of the workload's config.
         setTimeout(() => {
           if (!res.destroyed) res.writeHead(200).end(body);
-        }, 3_000);
+        }, 1_500);
       } else {
         res.writeHead(Number(kind)).end('unavailable');
       }
@@ -164,6 +168,7 @@ export class Sinks {
       return;
     }
     res.writeHead(200, { 'content-type': 'application/rss+xml', etag }).end(body);
+    this.onFeedServed?.();
   }
 
   private async answerSlack(

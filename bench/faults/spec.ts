@@ -29,6 +29,27 @@ export interface WorkerFaultRates {
   clockJump: number;
   /** The disk fills up this long after start (ms); never when absent. */
   fullDiskAfterMs?: number;
+  /** The process kills itself (SIGKILL) at this point of its I/O; never when absent. */
+  killAt?: KillPoint;
+}
+
+/** The I/O operations a process can be killed at, one kind as likely as another. */
+export const KILL_OPERATIONS = [
+  'GetItem',
+  'PutItem',
+  'UpdateItem',
+  'DeleteItem',
+  'Query',
+  'BatchGetItem',
+  'BatchWriteItem',
+  'journal-write',
+] as const;
+
+/** Just before or just after the n-th operation of a kind. */
+export interface KillPoint {
+  operation: (typeof KILL_OPERATIONS)[number];
+  occurrence: number;
+  when: 'before' | 'after';
 }
 
 /** What a settled data directory still holds. */

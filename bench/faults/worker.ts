@@ -32,7 +32,7 @@ import { loadConfig } from '../../shared/config/config.ts';
 import { VISIBILITY_TIMEOUT_MS } from '../../shared/pipeline/delivery-timing.ts';
 import type { Clock, Logger } from '../../shared/ports.ts';
 import { Random } from './random.ts';
-import type { SettleReport, WorkerFaultRates, WorkerSpec } from './spec.ts';
+import type { KillPoint, SettleReport, WorkerFaultRates, WorkerSpec } from './spec.ts';
 
 const MAX_SETTLE_ROUNDS = 60;
 const MINUTE_MS = 60_000;
@@ -74,6 +74,32 @@ function traceLogger(spec: WorkerSpec): Logger & { trace(fields: Record<string, 
   };
 }
 
+/** Counts operations by kind and kills this process (SIGKILL, as `kill -9`) at the planned one. */
+class KillSwitch {
+  private readonly seen = new Map<string, number>();
+
+  constructor(
+    private readonly point: KillPoint | undefined,
+    private readonly trace: (fields: Record<string, unknown>) => void,
+  ) {}
+
+  /** Runs `operation` of kind `kind`, dying before or after it when it is the planned one. */
+  async around<T>(kind: string, operation: () => Promise<T>): Promise<T> {
+    const n = (this.seen.get(kind) ?? 0) + 1;
+    this.seen.set(kind, n);
+    const planned = this.point?.operation === kind && this.point.occurrence === n;
+    if (planned && this.point?.when === 'before') this.die(kind);
+    const result = await operation();
+    if (planned && this.point?.when === 'after') this.die(kind);
+    return result;
+  }
+
+  private die(kind: string): void {
+    this.trace({ fault: 'kill-at-operation', operation: kind, when: this.point?.when });
+    process.kill(process.pid, 'SIGKILL');
+  }
+}
+
 function enospc(): Error {
   return Object.assign(new Error('ENOSPC: no space left on device, write'), {
     code: 'ENOSPC',
@@ -82,19 +108,27 @@ function enospc(): Error {
   });
 }
 
-/** Journal files on a disk that fills up `afterMs` after start: a write then lands half and fails. */
-function fillingDisk(afterMs: number, onFull: () => void): OpenJournalFile {
-  const fullAt = Date.now() + afterMs;
+/**
+ * Journal files through the kill switch, on a disk that fills up `fullAfterMs`
+ * after start (never when undefined): a write then lands half and fails.
+ */
+function faultyJournals(
+  fullAfterMs: number | undefined,
+  kills: KillSwitch,
+  onFull: () => void,
+): OpenJournalFile {
+  const fullAt = fullAfterMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + fullAfterMs;
   return async (path) => {
     const file = await openJournalFile(path);
     const disk: JournalFile = {
       ...file,
-      write: async (data, position) => {
-        if (Date.now() < fullAt) return file.write(data, position);
-        onFull();
-        await file.write(data.subarray(0, Math.floor(data.length / 2)), position);
-        throw enospc();
-      },
+      write: (data, position) =>
+        kills.around('journal-write', async () => {
+          if (Date.now() < fullAt) return file.write(data, position);
+          onFull();
+          await file.write(data.subarray(0, Math.floor(data.length / 2)), position);
+          throw enospc();
+        }),
     };
     return disk;
   };
@@ -125,31 +159,38 @@ function queueFaults(
   };
 }
 
-/** Fails DynamoDB requests inside the SDK's retries, as the service does when it throttles or has a bad moment. */
+/**
+ * Fails DynamoDB requests inside the SDK's retries, as the service does when
+ * it throttles or has a bad moment, and runs each through the kill switch.
+ */
 function injectDynamoFaults(
   stack: LocalStack,
   random: Random,
   rate: number,
+  kills: KillSwitch,
   trace: (fields: Record<string, unknown>) => void,
 ): void {
   stack.dynamo.client.middlewareStack.add(
     (next, context) => async (args) => {
-      if (!random.chance(rate)) return next(args);
-      const kind = random.pick(['throttle', '500', 'timeout', 'timeout-after-write'] as const);
-      trace({ fault: `dynamodb-${kind}`, operation: context.commandName });
-      const $metadata = { httpStatusCode: kind === 'throttle' ? 400 : 500 };
-      if (kind === 'throttle') {
-        throw new ProvisionedThroughputExceededException({
-          message: 'The level of configured provisioned throughput for the table was exceeded',
-          $metadata,
-        });
-      }
-      if (kind === '500') {
-        throw new InternalServerError({ message: 'Internal server error', $metadata });
-      }
-      // A request that times out may have been applied or not.
-      if (kind === 'timeout-after-write') await next(args);
-      throw Object.assign(new Error('Request timed out'), { name: 'TimeoutError' });
+      const operation = (context.commandName ?? 'Unknown').replace(/Command$/, '');
+      return kills.around(operation, async () => {
+        if (!random.chance(rate)) return next(args);
+        const kind = random.pick(['throttle', '500', 'timeout', 'timeout-after-write'] as const);
+        trace({ fault: `dynamodb-${kind}`, operation });
+        const $metadata = { httpStatusCode: kind === 'throttle' ? 400 : 500 };
+        if (kind === 'throttle') {
+          throw new ProvisionedThroughputExceededException({
+            message: 'The level of configured provisioned throughput for the table was exceeded',
+            $metadata,
+          });
+        }
+        if (kind === '500') {
+          throw new InternalServerError({ message: 'Internal server error', $metadata });
+        }
+        // A request that times out may have been applied or not.
+        if (kind === 'timeout-after-write') await next(args);
+        throw Object.assign(new Error('Request timed out'), { name: 'TimeoutError' });
+      });
     },
     { step: 'finalizeRequest', priority: 'low', name: 'faultBenchDynamoFaults' },
   );
@@ -210,6 +251,7 @@ async function main(): Promise<void> {
   const clock = new JumpingClock(spec.clockPath);
   const faulty = spec.mode === 'faulty';
   let diskFull = false;
+  const kills = new KillSwitch(faulty ? spec.faults.killAt : undefined, logger.trace);
   let stack: LocalStack;
   try {
     const config = await loadConfig(spec.configPath);
@@ -221,14 +263,10 @@ async function main(): Promise<void> {
       ...(faulty
         ? {
             queueFaults: queueFaults(random.fork(), spec.faults, logger.trace),
-            ...(spec.faults.fullDiskAfterMs !== undefined
-              ? {
-                  openJournal: fillingDisk(spec.faults.fullDiskAfterMs, () => {
-                    if (!diskFull) logger.trace({ fault: 'disk-full' });
-                    diskFull = true;
-                  }),
-                }
-              : {}),
+            openJournal: faultyJournals(spec.faults.fullDiskAfterMs, kills, () => {
+              if (!diskFull) logger.trace({ fault: 'disk-full' });
+              diskFull = true;
+            }),
           }
         : {}),
     });
@@ -238,9 +276,7 @@ async function main(): Promise<void> {
     process.exit(4);
   }
   logger.info('stack started', { sinceStart: Date.now() - started, uptime: process.uptime() });
-  if (faulty && spec.faults.dynamo > 0) {
-    injectDynamoFaults(stack, random.fork(), spec.faults.dynamo, logger.trace);
-  }
+  if (faulty) injectDynamoFaults(stack, random.fork(), spec.faults.dynamo, kills, logger.trace);
   try {
     if (faulty) {
       for (let cycle = 0; cycle < spec.cycles; cycle++) {

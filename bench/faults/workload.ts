@@ -211,7 +211,7 @@ export function workloadFiles(
     watches: 'watches.yaml',
     // The bench's feed server listens on 127.0.0.1, which the SSRF guard refuses by default.
     allowPrivateNetworks: true,
-    fetch: { timeout: '2s' },
+    fetch: { timeout: '1s' },
     defaultInterval: '5m',
     feeds: workload.feeds.map((id) => ({ id, url: `${endpoints.feedBaseUrl}/${id}.xml` })),
     subscribers,
