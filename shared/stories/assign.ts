@@ -16,6 +16,7 @@ import {
   fingerprintText,
   lookupKeys,
 } from './fingerprint.ts';
+import { TermWeights } from './term-weights.ts';
 
 /** The story of one item. */
 export interface StoryAssignment {
@@ -39,7 +40,16 @@ export interface AssignStoryDeps {
   windowHours?: number;
   /** Thresholds of the comparison; `DEFAULT_COMPARE_OPTIONS` when absent. */
   compareOptions?: CompareOptions;
+  /**
+   * Term weights learnt from the reports assigned so far; the process's own
+   * (`processTermWeights`) when absent, so a classifier instance learns from
+   * every item it sees.
+   */
+  termWeights?: TermWeights;
 }
+
+/** The term weights of this process: every report it assigns is counted. */
+export const processTermWeights = new TermWeights();
 
 /**
  * The id of the story an item starts. Item ids are unique only within a feed,
@@ -127,6 +137,8 @@ export async function assignStory(item: Item, deps: AssignStoryDeps): Promise<St
   const clock = deps.clock ?? systemClock;
   const windowMs = (deps.windowHours ?? DEFAULT_STORY_WINDOW_HOURS) * HOUR_MS;
   const fingerprint = fingerprintItem(item);
+  const weights = deps.termWeights ?? processTermWeights;
+  weights.observe(fingerprint.termSet);
   const keys = storyKeys(fingerprint);
   const published = publishedAt(item, clock);
   const ownStory = storyIdOf(item);
@@ -152,7 +164,13 @@ export async function assignStory(item: Item, deps: AssignStoryDeps): Promise<St
       compared.add(reportKey);
       const first = firstReportFingerprint(report);
       const hoursAfterFirst = (published.getTime() - Date.parse(report.publishedAt)) / HOUR_MS;
-      const comparison = compareReports(first, fingerprint, hoursAfterFirst, deps.compareOptions);
+      const comparison = compareReports(
+        first,
+        fingerprint,
+        hoursAfterFirst,
+        deps.compareOptions,
+        weights,
+      );
       if (comparison.relation === 'different') continue;
       const match = { report, comparison };
       if (!best || better(match, best)) best = match;
