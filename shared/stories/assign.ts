@@ -189,18 +189,74 @@ export async function assignStory(item: Item, deps: AssignStoryDeps): Promise<St
 
   const now = clock.now();
   const expiresAt = new Date(Math.max(published.getTime(), now.getTime()) + windowMs);
-  await deps.store.recordFirstReport(
-    {
-      storyId: ownStory,
-      reportId: item.id,
-      feed: item.feed,
-      publishedAt: published.toISOString(),
-      title: fingerprint.text.title,
-      lede: fingerprint.text.lede,
-      fingerprintVersion: FINGERPRINT_VERSION,
-    },
-    keys,
-    expiresAt,
-  );
+  const report: StoryReport = {
+    storyId: ownStory,
+    reportId: item.id,
+    feed: item.feed,
+    publishedAt: published.toISOString(),
+    title: fingerprint.text.title,
+    lede: fingerprint.text.lede,
+    fingerprintVersion: FINGERPRINT_VERSION,
+  };
+  // Copies of one event classified at the same moment all find nothing above;
+  // the first to claim the strongest key starts the story and the others join it.
+  const joined = await claimOrJoin(report, keys[0] ?? '', fingerprint, published, expiresAt, {
+    ...deps,
+    termWeights: weights,
+    windowHours: windowMs / HOUR_MS,
+  });
+  if (joined) return joined;
+  await deps.store.recordFirstReport(report, keys, expiresAt);
   return { storyId: ownStory, isNew: true, isUpdate: false };
+}
+
+/** Times a report takes a key over from holders that tell other events before starting its story anyway. */
+const CLAIM_ATTEMPTS = 3;
+
+/**
+ * Claims `key` for `report`'s new story. When another report holds it, the
+ * report is compared with the holder: the same event joins the holder's
+ * story (returned); another event takes the key over, conditionally on the
+ * holder still holding it. `undefined`: the report starts its own story.
+ */
+async function claimOrJoin(
+  report: StoryReport,
+  key: string,
+  fingerprint: Fingerprint,
+  published: Date,
+  expiresAt: Date,
+  deps: AssignStoryDeps & { termWeights: TermWeights; windowHours: number },
+): Promise<StoryAssignment | undefined> {
+  const { windowHours } = deps;
+  let replacing: StoryReport | undefined;
+  for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
+    const claim = await deps.store.claimStory(key, report, expiresAt, replacing);
+    if (claim.won) return undefined;
+    const holder = claim.holder;
+    if (holder.reportId === report.reportId && holder.feed === report.feed) return undefined;
+    const hoursAfterFirst = (published.getTime() - Date.parse(holder.publishedAt)) / HOUR_MS;
+    // A holder published outside the story window tells another event, whatever its text.
+    if (Math.abs(hoursAfterFirst) > windowHours) {
+      replacing = holder;
+      continue;
+    }
+    const comparison = compareReports(
+      firstReportFingerprint(holder),
+      fingerprint,
+      hoursAfterFirst,
+      deps.compareOptions,
+      deps.termWeights,
+    );
+    if (comparison.relation !== 'different') {
+      return {
+        storyId: holder.storyId,
+        isNew: false,
+        isUpdate: comparison.relation === 'update',
+        matchedReportId: holder.reportId,
+        comparison,
+      };
+    }
+    replacing = holder;
+  }
+  return undefined;
 }

@@ -9,35 +9,14 @@
  */
 import { resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Item, StoryReport, StoryStore } from '../../shared/ports.ts';
+import type { Item } from '../../shared/ports.ts';
 import { assignStory, storyIdOf } from '../../shared/stories/assign.ts';
 import { readLabelledItems } from '../../shared/stories/corpus.ts';
 import { fingerprintItem } from '../../shared/stories/fingerprint.ts';
+import { MemoryStoryStore } from '../../shared/stories/memory-store.ts';
 import { splitSentences, stripBoilerplate } from '../../shared/stories/text.ts';
 
 const CORPUS = resolve(import.meta.dirname, '../fixtures/news/items.jsonl');
-
-/** A `StoryStore` in memory: records by key, read back within the time window. */
-class MemoryStoryStore implements StoryStore {
-  private readonly byKey = new Map<string, StoryReport[]>();
-
-  async findFirstReports(keys: readonly string[], from: Date, to: Date): Promise<StoryReport[]> {
-    const found = new Map<string, StoryReport>();
-    for (const key of keys) {
-      for (const report of this.byKey.get(key) ?? []) {
-        const at = Date.parse(report.publishedAt);
-        if (at >= from.getTime() && at <= to.getTime()) found.set(report.reportId, report);
-      }
-    }
-    return [...found.values()];
-  }
-
-  async recordFirstReport(report: StoryReport, keys: readonly string[]): Promise<void> {
-    for (const key of new Set(keys)) {
-      this.byKey.set(key, [...(this.byKey.get(key) ?? []), report]);
-    }
-  }
-}
 
 /** Words rewriters swap, as this test's own list (matched as whole words, any case). */
 const SWAPS: readonly [string, string][] = [
