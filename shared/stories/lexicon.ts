@@ -41,12 +41,8 @@ const abbreviations = lazy(
   () => new Map([...pairs(ABBREVIATIONS_DATA)].map(([k, v]) => [k, v.split(' ')] as const)),
 );
 const locations = lazy(() => new Set(LOCATIONS_DATA.split('|')));
-const concepts = lazy(
-  () => new Map([...pairs(CONCEPTS_DATA)].map(([k, v]) => [k, v.split(',')] as const)),
-);
-const background = lazy(
-  () => new Map([...pairs(BACKGROUND_DATA)].map(([k, v]) => [k, Number.parseInt(v, 36)] as const)),
-);
+const concepts = lazy(() => pairs(CONCEPTS_DATA));
+const background = lazy(() => pairs(BACKGROUND_DATA));
 
 const stems = new Map<string, string>();
 /** The stem of a folded word: WordNet base form of an irregular form, then Porter2. */
@@ -86,9 +82,16 @@ export function isLocationName(word: string): boolean {
 }
 
 const NO_CONCEPTS: readonly string[] = [];
+const conceptLists = new Map<string, readonly string[]>();
 /** The WordNet concepts of a stem: two stems sharing one can be a spinner's swap. */
 export function conceptsOf(stem: string): readonly string[] {
-  return concepts().get(stem) ?? NO_CONCEPTS;
+  let list = conceptLists.get(stem);
+  if (list === undefined) {
+    list = concepts().get(stem)?.split(',') ?? NO_CONCEPTS;
+    if (conceptLists.size > 50_000) conceptLists.clear();
+    conceptLists.set(stem, list);
+  }
+  return list;
 }
 
 /**
@@ -97,7 +100,8 @@ export function conceptsOf(stem: string): readonly string[] {
  * people and small places) is as rare as can be.
  */
 export function backgroundProbability(stem: string): number {
-  return ((background().get(stem) ?? 0) + 1) / (BACKGROUND_DOCUMENTS + 1);
+  const df = background().get(stem);
+  return ((df === undefined ? 0 : Number.parseInt(df, 36)) + 1) / (BACKGROUND_DOCUMENTS + 1);
 }
 
 /** `-ln backgroundProbability(stem)`: a stem's weight before any report is seen. */
