@@ -7,6 +7,8 @@
  *   in published order through `assignStory` with the shipped thresholds, on
  *   the real `DynamoStoryStore` over the embedded DynamoDB (with DynamoDB
  *   requests and milliseconds per item);
+ * - `compute`: milliseconds per item of the story work alone (the same run on
+ *   an in-memory store, after a warm-up run);
  * - `cross_validated`: K-fold cross-validation by story (default 5 folds):
  *   thresholds chosen on K − 1 folds (highest recall at pairwise precision
  *   ≥ 0.99 with no template sibling merged), the held-out fold run alone with
@@ -15,7 +17,8 @@
  *   corpus, measured on this one.
  *
  * Each line has pairwise precision and recall, template siblings merged, and
- * how many of the items labelled `update` were told as updates.
+ * how many of the items labelled `update` were told as updates; the in-sample
+ * line also how many later reports of each variant joined their story.
  */
 import { resolve } from 'node:path';
 import { countDynamoRequests } from '../shared/adapters/dynamodb.ts';
@@ -23,9 +26,11 @@ import { startEmbeddedDynamo } from '../shared/adapters/embedded-dynamodb.ts';
 import { DynamoStoryStore } from '../shared/adapters/story-store.ts';
 import { type CompareOptions, DEFAULT_COMPARE_OPTIONS } from '../shared/stories/compare.ts';
 import { type LabelledItem, readLabelledItems, runCorpus } from '../shared/stories/corpus.ts';
+import { MemoryStoryStore } from '../shared/stories/memory-store.ts';
 import {
   chooseThresholds,
   crossValidate,
+  joinedByVariant,
   type StoryScores,
   scoreItems,
   scoreRun,
@@ -99,6 +104,7 @@ async function inSample(
         // First reports are written in batches: count the records (write units), not requests.
         records_written_per_item: perItem(requests.writeUnits),
         scans: requests.byOperation.Scan ?? 0,
+        joined_by_variant: joinedByVariant(result.results),
       })}\n`,
     );
   } finally {
@@ -123,6 +129,16 @@ export async function run(args: string[]): Promise<void> {
   process.stderr.write(`${items.length} items of ${path}\n`);
 
   await inSample(items, windowHours);
+
+  // The story work alone, without the embedded DynamoDB's own CPU: the same run on a store in memory.
+  await runCorpus(items, () => new MemoryStoryStore());
+  const compute = await runCorpus(items, () => new MemoryStoryStore());
+  process.stdout.write(
+    `${JSON.stringify({
+      figures: 'compute',
+      ms_per_item: round(compute.elapsedMs / items.length, 2),
+    })}\n`,
+  );
 
   const cv = await crossValidate(items, folds);
   process.stdout.write(

@@ -89,13 +89,6 @@ export const DEFAULT_COMPARE_OPTIONS: CompareOptions = {
 /** Longest gap (in terms, each side) still read as one slot whose content was swapped. */
 const MAX_SLOT_TERMS = 3;
 
-/** |a ∩ b|. */
-function intersectionSize(a: ReadonlySet<string>, b: ReadonlySet<string>): number {
-  let count = 0;
-  for (const value of a) if (b.has(value)) count++;
-  return count;
-}
-
 /**
  * The pairs of positions a longest common subsequence of the two term lists
  * aligns, in order. Quadratic, on ledes of at most a few dozen terms.
@@ -167,13 +160,6 @@ export function detailConflicts(first: Fingerprint, candidate: Fingerprint): Det
     }
   }
   return conflicts;
-}
-
-/** |a ∩ b| / |a ∪ b|, 0 when both are empty. */
-function jaccard(a: ReadonlySet<string>, b: ReadonlySet<string>): number {
-  const shared = intersectionSize(a, b);
-  const union = a.size + b.size - shared;
-  return union === 0 ? 0 : shared / union;
 }
 
 /** Weighted Jaccard of two sets of terms: the weight they share over the weight of either. */
@@ -308,11 +294,6 @@ function foreignHeadlineName(report: Fingerprint, other: Fingerprint): boolean {
 /** See `Comparison.headlinesClash`. */
 export function headlinesClash(first: Fingerprint, candidate: Fingerprint): boolean {
   return foreignHeadlineName(first, candidate) && foreignHeadlineName(candidate, first);
-}
-
-/** The terms of a report's headline. */
-function headlineTerms(report: Fingerprint): Set<string> {
-  return new Set(report.terms.slice(0, report.titleLength).map((term) => term.term));
 }
 
 /** A report's details: each number, and each name, a run of adjacent name terms counting as one. */

@@ -51,6 +51,29 @@ export function scoreRun(
   };
 }
 
+/**
+ * Per variant of later report (`rewrite`, `spun`, `update`, ...): how many
+ * joined the story of their labelled story's first report, of how many.
+ */
+export function joinedByVariant(
+  results: readonly LabelledAssignment[],
+): Record<string, { joined: number; of: number }> {
+  const firstStory = new Map<string, string>();
+  const byVariant: Record<string, { joined: number; of: number }> = {};
+  for (const result of results) {
+    const first = firstStory.get(result.story);
+    if (first === undefined) {
+      firstStory.set(result.story, result.storyId);
+      continue;
+    }
+    const counts = byVariant[result.variant] ?? { joined: 0, of: 0 };
+    counts.of++;
+    if (result.storyId === first) counts.joined++;
+    byVariant[result.variant] = counts;
+  }
+  return byVariant;
+}
+
 /** Runs `items` through `assignStory` with `options` on a fresh in-memory store. */
 export async function scoreItems(
   items: readonly LabelledItem[],

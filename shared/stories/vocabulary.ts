@@ -39,9 +39,9 @@ export const CALENDAR_WORDS: ReadonlySet<string> = new Set(
 export const ALIASES: ReadonlyMap<string, string> = new Map([
   // Kyiv is the Ukrainian transliteration adopted by most style guides since 2019; Kiev the Russian.
   ['kiev', 'kyiv'],
-  // The Ukrainian president's name in the spellings news agencies use.
+  // The Ukrainian president's name in the spellings news agencies (and romanised Cyrillic) use.
   ['zelensky', 'zelenskyy'],
-  ['zelenskiy', 'zelenskyi'],
+  ['zelenskiy', 'zelenskyy'],
   ['zelenskyi', 'zelenskyy'],
   // "N. Korea" in headlines: an initial the tokeniser reads as the word "n".
   ['n', 'north'],
