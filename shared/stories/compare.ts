@@ -37,6 +37,14 @@ export interface Comparison {
    * two places, unless the rest is a near copy.
    */
   headlinesClash: boolean;
+  /**
+   * Neither headline's rarest facts (names and figures, places aside) are
+   * anywhere in the other report: the two reports are about different people
+   * or things ("Matviyenko visits Pyongyang for founding anniversary" against
+   * "North Korea marks founding anniversary with mass games"), unless the rest
+   * is a near copy.
+   */
+  subjectsMiss: boolean;
 }
 
 /** Thresholds of `compareReports`; the bench chooses them by cross-validation. */
@@ -53,8 +61,8 @@ export interface CompareOptions {
   /** Least share of the first headline's terms the candidate must have for the headline rule. */
   headlineMinTerms: number;
   /**
-   * Similarity needed when the headlines clash (each names someone or
-   * somewhere the other report never mentions): only a near copy then.
+   * Similarity needed when the headlines clash or their subjects miss each
+   * other (see `Comparison`): only a near copy then.
    */
   clashThreshold: number;
   /** Least share of new details (with `minNewDetails`) for a same-story report to be an update. */
@@ -75,11 +83,11 @@ export interface CompareOptions {
  * developer set); the bench reports them cross-validated and on news-2.
  */
 export const DEFAULT_COMPARE_OPTIONS: CompareOptions = {
-  threshold: 0.5,
-  headlineThreshold: 0.2,
+  threshold: 0.35,
+  headlineThreshold: 0.25,
   headlineMinDetails: 2,
   headlineMinTerms: 0.5,
-  clashThreshold: 0.6,
+  clashThreshold: 0.5,
   updateNovelty: 0.35,
   minNewDetails: 3,
   updateMaxSimilarity: 0.5,
@@ -291,6 +299,37 @@ function foreignHeadlineName(report: Fingerprint, other: Fingerprint): boolean {
     );
 }
 
+/** How many of a headline's rarest facts `headlineSubjectsMiss` looks for in the other report. */
+const SUBJECT_FACTS = 2;
+
+/** A headline's facts (names, figures) other than places, rarest first. */
+function headlineSubjects(report: Fingerprint, weights: TermWeights): string[] {
+  const facts = new Set(
+    report.terms
+      .slice(0, report.titleLength)
+      .filter((term) => term.detail && !isPlaceTerm(term.term) && !isLocationName(term.term))
+      .map((term) => term.term),
+  );
+  return [...facts]
+    .sort((a, b) => weights.weight(b) - weights.weight(a) || a.localeCompare(b))
+    .slice(0, SUBJECT_FACTS);
+}
+
+/** See `Comparison.subjectsMiss`. */
+export function headlineSubjectsMiss(
+  first: Fingerprint,
+  candidate: Fingerprint,
+  weights: TermWeights = BACKGROUND_WEIGHTS,
+): boolean {
+  const firstSubjects = headlineSubjects(first, weights);
+  const candidateSubjects = headlineSubjects(candidate, weights);
+  if (firstSubjects.length === 0 && candidateSubjects.length === 0) return false;
+  return (
+    !firstSubjects.some((term) => candidate.termSet.has(term)) &&
+    !candidateSubjects.some((term) => first.termSet.has(term))
+  );
+}
+
 /** See `Comparison.headlinesClash`. */
 export function headlinesClash(first: Fingerprint, candidate: Fingerprint): boolean {
   return foreignHeadlineName(first, candidate) && foreignHeadlineName(candidate, first);
@@ -354,11 +393,13 @@ export function compareReports(
   );
   const conflicts = detailConflicts(first, candidate);
   const clash = headlinesClash(first, candidate);
+  const subjectsMiss = headlineSubjectsMiss(first, candidate, weights);
   const fresh = newDetails(first, candidate);
   const placesOnly = headlineDetails(first).every(isPlaceOnly);
-  const alike = clash
-    ? score >= options.clashThreshold
-    : score >= options.threshold || (covers && !placesOnly && score >= options.headlineThreshold);
+  const alike =
+    clash || subjectsMiss
+      ? score >= options.clashThreshold
+      : score >= options.threshold || (covers && !placesOnly && score >= options.headlineThreshold);
   let relation: StoryRelation = 'different';
   if (alike && conflicts.length === 0) {
     relation =
@@ -376,5 +417,6 @@ export function compareReports(
     conflicts,
     novelty: fresh.share,
     headlinesClash: clash,
+    subjectsMiss,
   };
 }

@@ -14,11 +14,10 @@ import { MemoryStoryStore } from './memory-store.ts';
 /** The thresholds the search varies; the rest stay at their defaults. */
 export const THRESHOLD_GRID: readonly Partial<CompareOptions>[] = (() => {
   const grid: Partial<CompareOptions>[] = [];
-  for (const threshold of [0.35, 0.4, 0.45, 0.5, 0.55, 0.6]) {
-    for (const headlineThreshold of [0.2, 0.25, 0.3, 0.35]) {
-      for (const clashThreshold of [0.5, 0.6, 0.7]) {
-        if (headlineThreshold <= threshold)
-          grid.push({ threshold, headlineThreshold, clashThreshold });
+  for (const threshold of [0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55]) {
+    for (const headlineThreshold of [0.2, 0.25]) {
+      for (const clashThreshold of [0.4, 0.45, 0.5, 0.6]) {
+        grid.push({ threshold, headlineThreshold, clashThreshold });
       }
     }
   }
@@ -94,15 +93,29 @@ function objective(scores: StoryPairScores): number {
   return 1 + scores.pairs_recall;
 }
 
-/** The grid point with the best objective on `items` (the first of equals). */
+/**
+ * The grid point with the best objective on `items`. Many points often tie
+ * (a plateau of thresholds that all make the same decisions on the training
+ * items); the middle of the plateau is chosen, the choice with the widest
+ * margin on either side, rather than its edge.
+ */
 export async function chooseThresholds(items: readonly LabelledItem[]): Promise<CompareOptions> {
-  let best: { options: CompareOptions; score: number } | undefined;
+  const scored: { options: CompareOptions; score: number }[] = [];
   for (const point of THRESHOLD_GRID) {
     const options = { ...DEFAULT_COMPARE_OPTIONS, ...point };
-    const score = objective(await scoreItems(items, options));
-    if (!best || score > best.score) best = { options, score };
+    scored.push({ options, score: objective(await scoreItems(items, options)) });
   }
-  return best?.options ?? DEFAULT_COMPARE_OPTIONS;
+  const best = Math.max(...scored.map((s) => s.score));
+  const plateau = scored
+    .filter((s) => s.score >= best - 1e-9)
+    .map((s) => s.options)
+    .sort(
+      (a, b) =>
+        a.threshold - b.threshold ||
+        a.clashThreshold - b.clashThreshold ||
+        a.headlineThreshold - b.headlineThreshold,
+    );
+  return plateau[Math.floor((plateau.length - 1) / 2)] ?? DEFAULT_COMPARE_OPTIONS;
 }
 
 /**
