@@ -11,6 +11,11 @@ import { backgroundProbability } from './lexicon.ts';
 
 /** Reports the stream must have seen to weigh as much as the background. */
 const PRIOR_REPORTS = 50;
+/**
+ * Reports after which every count is halved (terms counted once dropped):
+ * recent news weighs most, and a long-lived process keeps a bounded table.
+ */
+const HALVING_REPORTS = 20_000;
 
 /** Document frequencies of terms over reports seen, blended with the background. */
 export class TermWeights {
@@ -22,6 +27,16 @@ export class TermWeights {
     this.reports++;
     for (const term of new Set(terms)) {
       this.frequencies.set(term, (this.frequencies.get(term) ?? 0) + 1);
+    }
+    if (this.reports >= HALVING_REPORTS) this.halve();
+  }
+
+  /** Halves every count and the number of reports, forgetting terms counted once. */
+  private halve(): void {
+    this.reports /= 2;
+    for (const [term, count] of this.frequencies) {
+      if (count < 2) this.frequencies.delete(term);
+      else this.frequencies.set(term, count / 2);
     }
   }
 
@@ -36,9 +51,14 @@ export class TermWeights {
     return -Math.log(prior * backgroundProbability(term) + (1 - prior) * stream);
   }
 
-  /** Reports counted so far. */
+  /** Reports counted (halved with the counts, see `HALVING_REPORTS`). */
   get seen(): number {
     return this.reports;
+  }
+
+  /** Distinct terms counted. */
+  get terms(): number {
+    return this.frequencies.size;
   }
 }
 

@@ -70,6 +70,14 @@ describe('term weights', () => {
     expect(weights.weight('kim')).toBeLessThan(weights.weight('matviyenko'));
     expect(new TermWeights().weight('kim')).toBe(new TermWeights().weight('matviyenko'));
   });
+
+  it('keep a bounded table: old counts are halved and terms seen once forgotten', () => {
+    const weights = new TermWeights();
+    for (let i = 0; i < 30_000; i++) weights.observe(['kim', `once${i}`]);
+
+    expect(weights.terms).toBeLessThan(20_000);
+    expect(weights.weight('kim')).toBeLessThan(weights.weight('once29999'));
+  });
 });
 
 describe('keys and subjects', () => {
