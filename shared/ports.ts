@@ -343,7 +343,7 @@ export interface StoryReport {
 
 /**
  * Where story fingerprints are looked up by key: each story's first report is
- * stored under its fingerprint keys (MinHash bands, name pairs), so a new item
+ * stored under its fingerprint keys (rarest facts, MinHash bands), so a new item
  * finds the stories it may belong to with one look-up per key, never a scan.
  */
 export interface StoryStore {

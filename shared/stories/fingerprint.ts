@@ -1,10 +1,10 @@
 /**
  * The fingerprint of a report: its normalised text turned into comparable
- * terms (folded, singular, spelling variants merged, function words dropped),
- * the details that tell one event from a templated look-alike (numbers and
- * names), and the keys it is looked up by: banded MinHash over its terms and
- * pairs of its names, so that light edits, truncation, reordering and synonym
- * swaps still share keys with the first report.
+ * terms (stemmed, spelling variants merged, figures as values, function words
+ * dropped), the details that tell one event from a templated look-alike
+ * (figures and names), and the keys it is looked up by: its rarest facts and
+ * banded MinHash over its terms, so that rewrites, light edits, truncation,
+ * reordering and synonym swaps still share keys with the first report.
  */
 import { analyze } from '../rules/analyze.ts';
 import {

@@ -1,7 +1,9 @@
 /**
- * Word lists the story fingerprint relies on: function words to ignore, the
- * spelling variants wire copy uses for the same thing, number words, and the
- * capitalised words of titles and institutions that name no particular event.
+ * The few word lists the story fingerprint keeps by hand: function words to
+ * ignore, calendar words, English numerals, and spelling variants no
+ * dictionary has. Everything else it knows of English (stems, irregular
+ * forms, place adjectives, abbreviations, synonyms, how rare a word is) comes
+ * from WordNet and the Snowball stemmer, see `lexicon.ts`.
  */
 
 /** English function words and reporting verbs: they carry no fact of the story. */
