@@ -1,8 +1,10 @@
 /**
  * Confirms that a candidate report tells the same event as a story's first
- * report: enough shared terms and names, and no disagreement in the details
- * that set templated reports of different events apart (a different number or
- * place in the same slot of otherwise shared wording).
+ * report: similar enough (shared facts and wording, each weighed by its
+ * rarity), headlines that do not point at different places or subjects, and
+ * no disagreement in the details that set templated reports of different
+ * events apart (a different number or place in the same slot of otherwise
+ * shared wording).
  */
 import type { Fingerprint, Term } from './fingerprint.ts';
 import { conceptsOf, isLocationName, isPlaceTerm } from './lexicon.ts';
@@ -375,11 +377,13 @@ function newDetails(first: Fingerprint, candidate: Fingerprint): { share: number
 
 /**
  * Compares a candidate with a story's first report, published `hoursAfterFirst`
- * hours before it (unknown: not an update). `same`: no detail disagrees, and
- * the reports are similar enough, or somewhat similar with every headline
- * detail of the first report in the candidate; `update`: the same event with
- * substantially new facts (new names and numbers, not a near copy, hours
- * later); `different` otherwise.
+ * hours before it (unknown: not an update), terms weighed by `weights`.
+ * `same`: no detail disagrees, and the reports are similar enough, or
+ * somewhat similar with every headline detail of the first report in the
+ * candidate; a near copy only when the headlines clash or their subjects
+ * miss each other; `update`: the same event with substantially new facts (new
+ * names and numbers, not a near copy, half a day later or more); `different`
+ * otherwise.
  */
 export function compareReports(
   first: Fingerprint,
