@@ -343,7 +343,7 @@ export interface StoryReport {
 
 /**
  * Where story fingerprints are looked up by key: each story's first report is
- * stored under its fingerprint keys (MinHash bands, name pairs), so a new item
+ * stored under its fingerprint keys (rarest facts, MinHash bands), so a new item
  * finds the stories it may belong to with one look-up per key, never a scan.
  */
 export interface StoryStore {
@@ -357,7 +357,24 @@ export interface StoryStore {
    * writes: recording the same report again (a redelivery) changes nothing.
    */
   recordFirstReport(report: StoryReport, keys: readonly string[], expiresAt: Date): Promise<void>;
+  /**
+   * Claims the right to start a story under `key` (a report's strongest
+   * fingerprint key) with one conditional write, so that copies of one event
+   * classified at the same moment start one story, not several. The claim
+   * succeeds when nobody holds the key, the holder's claim has expired, or the
+   * holder is `replacing` (a report the caller found to tell another event);
+   * otherwise the current holder is returned, for the caller to compare with.
+   */
+  claimStory(
+    key: string,
+    report: StoryReport,
+    expiresAt: Date,
+    replacing?: StoryReport,
+  ): Promise<StoryClaim>;
 }
+
+/** The outcome of `StoryStore.claimStory`. */
+export type StoryClaim = { won: true } | { won: false; holder: StoryReport };
 
 /** Structured logging: a message and fields; JSON lines on AWS, readable lines locally. */
 export interface Logger {

@@ -185,9 +185,12 @@ export class ServiceStack extends Stack {
       memorySize: 1024,
     })
       .bindTable(tables.rules, TABLES.rules, ['dynamodb:GetItem'])
+      // Query: look-ups; BatchWriteItem: first reports; PutItem/GetItem: the claim on a story's strongest key.
       .bindTable(tables.storyFingerprints, TABLES.storyFingerprints, [
         'dynamodb:Query',
         'dynamodb:BatchWriteItem',
+        'dynamodb:PutItem',
+        'dynamodb:GetItem',
       ])
       .bindTable(tables.unsubscribes, TABLES.unsubscribes, ['dynamodb:Query'])
       .bindQueueSender(alertsQueues.queue, 'ALERTS_QUEUE_URL')

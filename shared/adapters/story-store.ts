@@ -11,18 +11,26 @@
  */
 import {
   type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
   QueryCommand,
   type QueryCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
-import type { Clock, StoryReport, StoryStore } from '../ports.ts';
+import type { Clock, StoryClaim, StoryReport, StoryStore } from '../ports.ts';
 import { systemClock } from '../ports.ts';
-import { putAll } from './dynamodb.ts';
+import { isConditionalCheckFailed, putAll } from './dynamodb.ts';
 import { TTL_ATTRIBUTE } from './tables.ts';
 
 /** Requests a store sends at once for one item (its keys' queries or puts). */
 const CONCURRENCY = 8;
 /** Sorts after every report id in a `reportKey`, closing a time range. */
 const AFTER_ANY_ID = '#\uffff';
+/**
+ * A claim is stored beside the fingerprint records, under `claim:<key>`
+ * with this sort key; look-ups never read it, as no fingerprint key starts so.
+ */
+const CLAIM_PREFIX = 'claim:';
+const CLAIM_SORT_KEY = 'claim';
 
 function epochSeconds(date: Date): number {
   return Math.floor(date.getTime() / 1000);
@@ -107,6 +115,57 @@ export class DynamoStoryStore implements StoryStore {
       })),
       'story fingerprints',
     );
+  }
+
+  async claimStory(
+    key: string,
+    report: StoryReport,
+    expiresAt: Date,
+    replacing?: StoryReport,
+    attempt = 1,
+  ): Promise<StoryClaim> {
+    const now = epochSeconds(this.clock.now());
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            fingerprintKey: `${CLAIM_PREFIX}${key}`,
+            reportKey: CLAIM_SORT_KEY,
+            ...report,
+            [TTL_ATTRIBUTE]: epochSeconds(expiresAt),
+          },
+          // Free, expired, already ours (a redelivery), or held by the report we were told to replace.
+          ConditionExpression:
+            'attribute_not_exists(fingerprintKey) OR #ttl < :now OR (reportId = :self AND feed = :feed)' +
+            (replacing ? ' OR (reportId = :replacing AND feed = :replacingFeed)' : ''),
+          ExpressionAttributeNames: { '#ttl': TTL_ATTRIBUTE },
+          ExpressionAttributeValues: {
+            ':now': now,
+            ':self': report.reportId,
+            ':feed': report.feed,
+            ...(replacing
+              ? { ':replacing': replacing.reportId, ':replacingFeed': replacing.feed }
+              : {}),
+          },
+        }),
+      );
+      return { won: true };
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
+    const held = await this.client.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { fingerprintKey: `${CLAIM_PREFIX}${key}`, reportKey: CLAIM_SORT_KEY },
+        ConsistentRead: true,
+      }),
+    );
+    const holder = held.Item ? toStoryReport(held.Item) : undefined;
+    if (holder) return { won: false, holder };
+    // The claim vanished between the write and the read: try again, a few times.
+    if (attempt >= 3) throw new Error(`story claim on "${key}" neither held nor writable`);
+    return this.claimStory(key, report, expiresAt, replacing, attempt + 1);
   }
 
   /** All records under one key whose `reportKey` lies in [`from`, `to`]. */

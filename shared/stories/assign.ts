@@ -16,6 +16,7 @@ import {
   fingerprintText,
   lookupKeys,
 } from './fingerprint.ts';
+import { TermWeights } from './term-weights.ts';
 
 /** The story of one item. */
 export interface StoryAssignment {
@@ -39,7 +40,16 @@ export interface AssignStoryDeps {
   windowHours?: number;
   /** Thresholds of the comparison; `DEFAULT_COMPARE_OPTIONS` when absent. */
   compareOptions?: CompareOptions;
+  /**
+   * Term weights learnt from the reports assigned so far; the process's own
+   * (`processTermWeights`) when absent, so a classifier instance learns from
+   * every item it sees.
+   */
+  termWeights?: TermWeights;
 }
+
+/** The term weights of this process: every report it assigns is counted. */
+export const processTermWeights = new TermWeights();
 
 /**
  * The id of the story an item starts. Item ids are unique only within a feed,
@@ -127,6 +137,8 @@ export async function assignStory(item: Item, deps: AssignStoryDeps): Promise<St
   const clock = deps.clock ?? systemClock;
   const windowMs = (deps.windowHours ?? DEFAULT_STORY_WINDOW_HOURS) * HOUR_MS;
   const fingerprint = fingerprintItem(item);
+  const weights = deps.termWeights ?? processTermWeights;
+  weights.observe(fingerprint.termSet);
   const keys = storyKeys(fingerprint);
   const published = publishedAt(item, clock);
   const ownStory = storyIdOf(item);
@@ -152,7 +164,13 @@ export async function assignStory(item: Item, deps: AssignStoryDeps): Promise<St
       compared.add(reportKey);
       const first = firstReportFingerprint(report);
       const hoursAfterFirst = (published.getTime() - Date.parse(report.publishedAt)) / HOUR_MS;
-      const comparison = compareReports(first, fingerprint, hoursAfterFirst, deps.compareOptions);
+      const comparison = compareReports(
+        first,
+        fingerprint,
+        hoursAfterFirst,
+        deps.compareOptions,
+        weights,
+      );
       if (comparison.relation === 'different') continue;
       const match = { report, comparison };
       if (!best || better(match, best)) best = match;
@@ -171,18 +189,74 @@ export async function assignStory(item: Item, deps: AssignStoryDeps): Promise<St
 
   const now = clock.now();
   const expiresAt = new Date(Math.max(published.getTime(), now.getTime()) + windowMs);
-  await deps.store.recordFirstReport(
-    {
-      storyId: ownStory,
-      reportId: item.id,
-      feed: item.feed,
-      publishedAt: published.toISOString(),
-      title: fingerprint.text.title,
-      lede: fingerprint.text.lede,
-      fingerprintVersion: FINGERPRINT_VERSION,
-    },
-    keys,
-    expiresAt,
-  );
+  const report: StoryReport = {
+    storyId: ownStory,
+    reportId: item.id,
+    feed: item.feed,
+    publishedAt: published.toISOString(),
+    title: fingerprint.text.title,
+    lede: fingerprint.text.lede,
+    fingerprintVersion: FINGERPRINT_VERSION,
+  };
+  // Copies of one event classified at the same moment all find nothing above;
+  // the first to claim the strongest key starts the story and the others join it.
+  const joined = await claimOrJoin(report, keys[0] ?? '', fingerprint, published, expiresAt, {
+    ...deps,
+    termWeights: weights,
+    windowHours: windowMs / HOUR_MS,
+  });
+  if (joined) return joined;
+  await deps.store.recordFirstReport(report, keys, expiresAt);
   return { storyId: ownStory, isNew: true, isUpdate: false };
+}
+
+/** Times a report takes a key over from holders that tell other events before starting its story anyway. */
+const CLAIM_ATTEMPTS = 3;
+
+/**
+ * Claims `key` for `report`'s new story. When another report holds it, the
+ * report is compared with the holder: the same event joins the holder's
+ * story (returned); another event takes the key over, conditionally on the
+ * holder still holding it. `undefined`: the report starts its own story.
+ */
+async function claimOrJoin(
+  report: StoryReport,
+  key: string,
+  fingerprint: Fingerprint,
+  published: Date,
+  expiresAt: Date,
+  deps: AssignStoryDeps & { termWeights: TermWeights; windowHours: number },
+): Promise<StoryAssignment | undefined> {
+  const { windowHours } = deps;
+  let replacing: StoryReport | undefined;
+  for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
+    const claim = await deps.store.claimStory(key, report, expiresAt, replacing);
+    if (claim.won) return undefined;
+    const holder = claim.holder;
+    if (holder.reportId === report.reportId && holder.feed === report.feed) return undefined;
+    const hoursAfterFirst = (published.getTime() - Date.parse(holder.publishedAt)) / HOUR_MS;
+    // A holder published outside the story window tells another event, whatever its text.
+    if (Math.abs(hoursAfterFirst) > windowHours) {
+      replacing = holder;
+      continue;
+    }
+    const comparison = compareReports(
+      firstReportFingerprint(holder),
+      fingerprint,
+      hoursAfterFirst,
+      deps.compareOptions,
+      deps.termWeights,
+    );
+    if (comparison.relation !== 'different') {
+      return {
+        storyId: holder.storyId,
+        isNew: false,
+        isUpdate: comparison.relation === 'update',
+        matchedReportId: holder.reportId,
+        comparison,
+      };
+    }
+    replacing = holder;
+  }
+  return undefined;
 }

@@ -7,7 +7,9 @@ import { htmlToText } from '../feeds/html-text.ts';
 import type { Item } from '../feeds/item.ts';
 import type { Clock, StoryStore } from '../ports.ts';
 import { assignStory, type StoryAssignment } from './assign.ts';
+import type { CompareOptions } from './compare.ts';
 import type { LabelledAssignment } from './evaluate.ts';
+import { TermWeights } from './term-weights.ts';
 
 /** One line of `items.jsonl`: an item with its labels. */
 export interface LabelledItem extends Item {
@@ -47,19 +49,23 @@ export interface CorpusRun {
 export async function runCorpus(
   items: readonly LabelledItem[],
   makeStore: (clock: Clock) => StoryStore,
-  options: { windowHours?: number } = {},
+  options: { windowHours?: number; compareOptions?: CompareOptions } = {},
 ): Promise<CorpusRun> {
   const clock = new CorpusClock();
   const store = makeStore(clock);
   const ordered = [...items].sort((a, b) => (a.published ?? '').localeCompare(b.published ?? ''));
   const results: CorpusRun['results'] = [];
+  // Each run learns its term weights from its own items, as a fresh classifier would.
+  const termWeights = new TermWeights();
   const started = performance.now();
   for (const item of ordered) {
     clock.time = item.published ? new Date(item.published) : new Date(0);
     const assignment = await assignStory(item, {
       store,
       clock,
+      termWeights,
       ...(options.windowHours !== undefined ? { windowHours: options.windowHours } : {}),
+      ...(options.compareOptions ? { compareOptions: options.compareOptions } : {}),
     });
     results.push({
       id: item.id,

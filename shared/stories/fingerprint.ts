@@ -1,23 +1,28 @@
 /**
  * The fingerprint of a report: its normalised text turned into comparable
- * terms (folded, singular, spelling variants merged, function words dropped),
- * the details that tell one event from a templated look-alike (numbers and
- * names), and the keys it is looked up by: banded MinHash over its terms and
- * pairs of its names, so that light edits, truncation, reordering and synonym
- * swaps still share keys with the first report.
+ * terms (stemmed, spelling variants merged, figures as values, function words
+ * dropped), the details that tell one event from a templated look-alike
+ * (figures and names), and the keys it is looked up by: its rarest facts and
+ * banded MinHash over its terms, so that rewrites, light edits, truncation,
+ * reordering and synonym swaps still share keys with the first report.
  */
 import { analyze } from '../rules/analyze.ts';
+import {
+  backgroundIdf,
+  expandAbbreviation,
+  isCommonWord,
+  isLocationName,
+  isPlaceTerm,
+  placeOfAdjective,
+  stemWord,
+} from './lexicon.ts';
 import { type StoryText, storyText } from './text.ts';
 import {
   ALIASES,
   CALENDAR_WORDS,
-  DEMONYMS,
-  EXPANSIONS,
-  INSTITUTION_WORDS,
-  IRREGULAR_FORMS,
-  NUMBER_WORDS,
+  NUMERAL_SCALES,
+  NUMERAL_VALUES,
   STOPWORDS,
-  SYNONYM_GROUPS,
 } from './vocabulary.ts';
 
 /** What a term of the text is, for the detail-agreement check. */
@@ -49,18 +54,16 @@ export interface Fingerprint {
 }
 
 /**
- * Bands of the MinHash signature, each giving one look-up key. Name pairs find
- * most rewrites; the bands are there for reports with few names, and eight
- * keep every generated variant of the corpus reports found (twelve cost half
- * as many queries and puts again for nothing more).
+ * Bands of the MinHash signature, each giving one look-up key: for reports
+ * with few facts, and copies that keep the wording.
  */
-export const MINHASH_BANDS = 8;
+export const MINHASH_BANDS = 6;
 /** Signature rows per band: two, so that a rewrite sharing a third of its terms still meets. */
 export const MINHASH_ROWS = 2;
-/** How many of the report's first names form pair keys (`n * (n - 1) / 2` keys: six). */
-const NAMES_FOR_KEYS = 4;
+/** How many of the report's rarest facts (names, figures) are keys of their own. */
+const FACT_KEYS = 6;
 /** Bumped whenever terms, names or keys change, so stored records stay comparable. */
-export const FINGERPRINT_VERSION = 2;
+export const FINGERPRINT_VERSION = 3;
 
 const SEEDS = Array.from({ length: MINHASH_BANDS * MINHASH_ROWS }, (_, i) =>
   Math.imul(i + 1, 0x9e3779b1),
@@ -84,69 +87,23 @@ function mix(hash: number, seed: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-/** The singular of a plural (or the base of a third-person verb): "cities" → "city". */
-function singular(norm: string): string {
-  if (norm.length > 4 && norm.endsWith('ies')) return `${norm.slice(0, -3)}y`;
-  if (norm.length > 4 && /(?:ches|shes|sses|xes)$/.test(norm)) return norm.slice(0, -2);
-  if (norm.length > 3 && norm.endsWith('s') && !/(?:ss|us|is)$/.test(norm))
-    return norm.slice(0, -1);
-  return norm;
-}
-
-/** Removes -ing, -ed and a final -e, and halves a final double consonant ("travelled" → "travel"). */
-function stripEndings(norm: string): string {
-  let word = norm;
-  if (word.length > 5 && word.endsWith('ing')) word = word.slice(0, -3);
-  else if (word.length > 4 && word.endsWith('ied')) word = `${word.slice(0, -3)}y`;
-  else if (word.length > 4 && word.endsWith('ed')) word = word.slice(0, -2);
-  if (word.length > 3 && word.endsWith('e')) word = word.slice(0, -1);
-  if (word.length > 3 && /([^aeiouy])\1$/.test(word)) word = word.slice(0, -1);
-  return word.replace(/([^aeiou])iz$/, '$1is').replace(/yz$/, 'ys');
-}
-
-/** The place a demonym or place adjective names: "Ukrainian" → "ukraine", "Syrian" → "syria". */
-function placeOf(word: string): string | undefined {
-  const listed = DEMONYMS.get(word);
-  if (listed) return listed;
-  if (word.length > 5 && /[ie]an$/.test(word) && !word.endsWith('ian')) return word.slice(0, -1);
-  if (word.length > 6 && word.endsWith('ian')) return word.slice(0, -1);
-  return undefined;
-}
-
-/** `stemTerm` without the synonym groups. */
-function stemWithoutSynonyms(norm: string, name: boolean): string {
-  const base = name ? norm : (IRREGULAR_FORMS.get(norm) ?? norm);
-  const word = ALIASES.get(singular(base)) ?? singular(base);
-  return placeOf(word) ?? (name ? word : stripEndings(word));
-}
-
-/** Each word of a synonym group, stemmed, to its group's first word, stemmed. */
-const SYNONYMS: ReadonlyMap<string, string> = new Map(
-  SYNONYM_GROUPS.flatMap((group) => {
-    const canonical = stemWithoutSynonyms(group[0] ?? '', false);
-    return group.map((word) => [stemWithoutSynonyms(word, false), canonical] as const);
-  }),
-);
-
 /**
- * Folds a word to its comparable form: singular, base form of irregular verbs,
- * spelling variants merged, demonyms as their place ("Ukrainian" → "ukraine").
- * Other words also lose -ing, -ed and a final -e and are folded to their
- * synonym group; names keep their endings ("United", "Reading") and are never
- * swapped for another word.
+ * Folds a word to its comparable form: spelling variants merged (Kiev →
+ * Kyiv), a place adjective as its place ("Ukrainian" → "ukraine", from
+ * WordNet), then the WordNet base form of an irregular form and the Porter2
+ * stem ("flew" → "fly", "deployed" → "deploy"). Names are folded the same
+ * way, so that "Patriots" meets "Patriot"; synonyms are not folded here but
+ * matched by concept when reports are compared (see `compare.ts`).
  */
-export function stemTerm(norm: string, options: { name?: boolean } = {}): string {
-  const name = options.name ?? false;
-  const stem = stemWithoutSynonyms(norm, name);
-  return name ? stem : (SYNONYMS.get(stem) ?? stem);
+export function stemTerm(norm: string, _options: { name?: boolean } = {}): string {
+  const word = ALIASES.get(norm) ?? norm;
+  const place = placeOfAdjective(word);
+  return place ?? stemWord(word);
 }
 
-/**
- * A term as a plain word, so that a name and the same word read as a plain
- * word meet ("wildfire" as a name, "wildfir" at a sentence start).
- */
+/** A term as a plain word: terms are folded alike whether names or not, so this is the term. */
 export function looseTerm(term: string): string {
-  return /^[\d.]+$/.test(term) ? term : stemTerm(term);
+  return term;
 }
 
 const CAPITALISED = /^\p{Lu}/u;
@@ -168,7 +125,7 @@ function mergeNumbers(tokens: RawToken[], text: string): RawToken[] {
     const previous = merged.at(-1);
     if (
       previous &&
-      DIGITS.test(token.norm) &&
+      /^\d+[a-z]{0,3}$/.test(token.norm) &&
       /^[\d.]+$/.test(previous.norm) &&
       token.start === previous.end + 1 &&
       /[.,]/.test(text.charAt(previous.end)) &&
@@ -253,13 +210,17 @@ interface ReportContext {
   capitalisedAtStart: Map<string, number>;
 }
 
-/** A capitalised word that could be a name: not an office, institution or calendar word. */
+/**
+ * A capitalised word that could be a name: one WordNet does not know as a
+ * common English word (so "Kaohsiung", "Lavrov", "Taiwan", but not "Defence",
+ * "Minister", "Weather" or "Patriot"), and no calendar word.
+ */
 function mayBeName(token: RawToken): boolean {
   return (
     CAPITALISED.test(token.exact) &&
     token.norm.length > 1 &&
     !STOPWORDS.has(token.norm) &&
-    !INSTITUTION_WORDS.has(token.norm) &&
+    !isCommonWord(stemTerm(token.norm)) &&
     !CALENDAR_WORDS.has(token.norm)
   );
 }
@@ -308,9 +269,14 @@ function wordTerm(
 ): Term | undefined {
   const norm = token.norm;
   if (STOPWORDS.has(norm)) return undefined;
+  const term = stemTerm(norm);
+  // A place is a name wherever it stands, even opening a sentence or a Title Case headline.
   const isName =
-    mayBeName(token) && (context.namesInText.has(norm) || (field.namesFromCase && !sentenceStart));
-  const term = stemTerm(norm, { name: isName });
+    mayBeName(token) &&
+    (context.namesInText.has(norm) ||
+      (field.namesFromCase && !sentenceStart) ||
+      isPlaceTerm(term) ||
+      isLocationName(norm));
   if (!isName && field.namesFromCase && sentenceStart && mayBeName(token)) {
     context.capitalisedAtStart.set(term, (context.capitalisedAtStart.get(term) ?? 0) + 1);
   }
@@ -322,32 +288,76 @@ function expansionToken(word: string): RawToken {
   return { norm: word, exact: word.charAt(0).toUpperCase() + word.slice(1), start: 0, end: 0 };
 }
 
+// A figure as written in digits, possibly with a scale suffix: "15000", "1.2", "1.2bn", "3k".
+const FIGURE = /^(\d+(?:\.\d+)?)([a-z]{0,3})$/;
+/** Scale words that may follow a figure as a word of their own ("1.2 billion", "fifteen hundred"). */
+const SCALE_WORDS = new Set(['hundred', 'thousand', 'million', 'mln', 'billion', 'bn', 'trillion']);
+
+/** The value of a numeral starting at a token, and how many tokens it spans. */
+function readNumeral(
+  tokens: readonly RawToken[],
+  i: number,
+): { value: number; length: number } | undefined {
+  const norm = tokens[i]?.norm ?? '';
+  let value: number | undefined;
+  const figure = FIGURE.exec(norm);
+  if (figure) {
+    const scale = figure[2] ? NUMERAL_SCALES.get(figure[2]) : 1;
+    if (scale === undefined) return undefined;
+    value = Number(figure[1]) * scale;
+  } else if (NUMERAL_VALUES.has(norm) && norm !== 'one') {
+    value = NUMERAL_VALUES.get(norm);
+  } else if (norm === 'one' && SCALE_WORDS.has(tokens[i + 1]?.norm ?? '')) {
+    value = 1; // "one million"
+  } else if (SCALE_WORDS.has(norm) && tokens[i - 1]?.norm === 'a') {
+    value = NUMERAL_SCALES.get(norm); // "a thousand"; "several hundred" names no figure
+  }
+  if (value === undefined) return undefined;
+  let length = 1;
+  for (let next = tokens[i + length]; next; next = tokens[i + length]) {
+    const unit = NUMERAL_VALUES.get(next.norm);
+    if (SCALE_WORDS.has(next.norm)) value *= NUMERAL_SCALES.get(next.norm) ?? 1;
+    else if (unit !== undefined && unit < 10 && value >= 20 && value < 100 && value % 10 === 0)
+      value += unit; // "twenty-five"
+    else break;
+    length++;
+  }
+  return { value, length };
+}
+
+/** A figure's canonical spelling: "3,000", "three thousand" and "3k" are all `3000`. */
+export function figureTerm(value: number): string {
+  return String(Number(value.toPrecision(6)));
+}
+
 /** The content terms of one field, with names and numbers marked. */
 function fieldTerms(field: Field, context: ReportContext): Term[] {
   const terms: Term[] = [];
   const push = (term: Term | undefined): void => {
     if (term) terms.push(term);
   };
-  for (const [i, token] of field.tokens.entries()) {
+  for (let i = 0; i < field.tokens.length; i++) {
+    const token = field.tokens[i] as RawToken;
+    const numeral = readNumeral(field.tokens, i);
+    if (numeral) {
+      terms.push({ term: figureTerm(numeral.value), detail: 'number' });
+      i += numeral.length - 1;
+      continue;
+    }
     const norm = token.norm;
-    if (/^[\d.]+$/.test(norm)) {
-      terms.push({ term: norm.replace(/^0+(?=\d)/, ''), detail: 'number' });
-      continue;
-    }
-    const number = NUMBER_WORDS.get(norm);
-    if (number) {
-      terms.push({ term: number, detail: 'number' });
-      continue;
-    }
-    const inCapitals = /^\p{Lu}{2,6}$/u.test(token.exact);
-    const expansion = inCapitals ? EXPANSIONS.get(norm) : undefined;
-    if (expansion) {
-      for (const word of expansion) push(wordTerm(expansionToken(word), false, field, context));
-      continue;
-    }
+    if (STOPWORDS.has(norm)) continue;
+    // Abbreviations in capitals, in text where capitals mean something (not an ALL CAPS headline).
+    const inCapitals = field.namesFromCase && /^\p{Lu}{2,6}$/u.test(token.exact);
     const spelledOut = inCapitals ? context.acronyms.get(norm) : undefined;
     if (spelledOut) {
       for (const word of spelledOut) push(wordTerm(word, false, field, context));
+      continue;
+    }
+    const expansion = inCapitals ? expandAbbreviation(norm) : undefined;
+    if (expansion) {
+      for (const word of expansion) {
+        if (!STOPWORDS.has(word)) push(wordTerm(expansionToken(word), false, field, context));
+      }
       continue;
     }
     push(wordTerm(token, startsSentence(field.tokens, i, field.text), field, context));
@@ -415,25 +425,42 @@ export function fingerprintItem(item: { title: string; summary: string }): Finge
   return fingerprintText(storyText(item));
 }
 
+/** A figure that tells events apart: not a small count, an ordinal-like figure or a year. */
+function isDistinctiveFigure(term: string): boolean {
+  const value = Number(term);
+  return value >= 100 && !(Number.isInteger(value) && value >= 1900 && value <= 2100);
+}
+
 /**
- * The keys a report is stored and looked up under: one per MinHash band
- * (`m<band>:<hex>`) and one per pair of its first names in text order
- * (`n:<name>|<name>`, the pair sorted). Two reports sharing any key are
- * candidates; only a confirmed comparison makes them one story.
+ * The report's facts, rarest first: names by their rarity in general English
+ * (`backgroundIdf`), distinctive figures as rare as an unknown name.
+ */
+export function rarestFacts(fingerprint: Fingerprint): string[] {
+  const weighted: [string, number][] = [];
+  for (const name of fingerprint.names) weighted.push([name, backgroundIdf(name)]);
+  for (const number of fingerprint.numbers) {
+    if (isDistinctiveFigure(number)) weighted.push([number, backgroundIdf('')]);
+  }
+  return weighted.sort(([a, wa], [b, wb]) => wb - wa || a.localeCompare(b)).map(([term]) => term);
+}
+
+/**
+ * The keys a report is stored and looked up under: one per rare fact
+ * (`f:<term>`, its `FACT_KEYS` rarest names and figures, rarest first) and
+ * one per MinHash band (`m<band>:<hex>`) for reports with few facts. An
+ * independent rewrite shares few words but keeps the rare names and figures,
+ * so it shares a fact key; two reports sharing any key are candidates, and
+ * only a confirmed comparison makes them one story. The first key is the
+ * report's strongest.
  */
 export function lookupKeys(fingerprint: Fingerprint): string[] {
-  const keys: string[] = [];
+  const keys = rarestFacts(fingerprint)
+    .slice(0, FACT_KEYS)
+    .map((fact) => `f:${fact}`);
   if (fingerprint.termSet.size > 0) {
     for (let band = 0; band < MINHASH_BANDS; band++) {
       const rows = fingerprint.signature.subarray(band * MINHASH_ROWS, (band + 1) * MINHASH_ROWS);
       keys.push(`m${band}:${[...rows].map((row) => row.toString(16)).join('.')}`);
-    }
-  }
-  const names = [...fingerprint.names].slice(0, NAMES_FOR_KEYS);
-  for (let i = 0; i < names.length; i++) {
-    for (let j = i + 1; j < names.length; j++) {
-      const pair = [names[i], names[j]].sort();
-      keys.push(`n:${pair.join('|')}`);
     }
   }
   return keys;

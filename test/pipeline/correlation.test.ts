@@ -91,7 +91,11 @@ function classifierDeps(logger: RecordingLogger, sent: AlertMessage[]): Classifi
     alertsQueue: { send: async (messages) => void sent.push(...messages) },
     deadLetters: { deadLetter: async () => {} },
     // Every item its own story: these tests are about what alerts carry.
-    stories: { findFirstReports: async () => [], recordFirstReport: async () => {} },
+    stories: {
+      findFirstReports: async () => [],
+      recordFirstReport: async () => {},
+      claimStory: async () => ({ won: true }),
+    },
     clock: manualClock(NOW),
     logger,
   };

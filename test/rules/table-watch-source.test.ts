@@ -248,7 +248,11 @@ describe('TableWatchSource', () => {
       alertsQueue: { send: async (messages) => void sent.push(...messages) },
       deadLetters: { deadLetter: async () => {} },
       // Every item its own story: this test is about rule versions.
-      stories: { findFirstReports: async () => [], recordFirstReport: async () => {} },
+      stories: {
+        findFirstReports: async () => [],
+        recordFirstReport: async () => {},
+        claimStory: async () => ({ won: true }),
+      },
       clock: manualClock('2025-03-01T10:00:00Z'),
       logger: recordingLogger(),
     });

@@ -107,4 +107,28 @@ describe('DynamoStoryStore on the embedded DynamoDB', () => {
 
     expect(found).toEqual([first]);
   });
+
+  it('lets one report claim a key: others get the holder, until it expires or is replaced', async () => {
+    const clock = fixedClock('2026-04-20T12:00:00Z');
+    const store = new DynamoStoryStore(
+      dynamo.documentClient,
+      dynamo.tableNames.storyFingerprints,
+      clock,
+    );
+    const first = report('claim-a', '2026-04-20T11:00:00.000Z');
+    const second = report('claim-b', '2026-04-20T11:00:01.000Z');
+    const third = report('claim-c', '2026-04-20T11:00:02.000Z');
+    const until = new Date('2026-04-21T12:00:00Z');
+
+    expect(await store.claimStory('k:claim', first, until)).toEqual({ won: true });
+    expect(await store.claimStory('k:claim', second, until)).toEqual({ won: false, holder: first });
+    expect(await store.claimStory('k:claim', first, until)).toEqual({ won: true });
+    expect(await store.claimStory('k:claim', second, until, third)).toEqual({
+      won: false,
+      holder: first,
+    });
+    expect(await store.claimStory('k:claim', second, until, first)).toEqual({ won: true });
+    clock.set('2026-04-22T12:00:00Z');
+    expect(await store.claimStory('k:claim', third, until)).toEqual({ won: true });
+  });
 });
