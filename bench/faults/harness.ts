@@ -9,6 +9,11 @@
  * while kills remain and restarted after a kill, a crash or a full disk; then,
  * every fault off, a settling process that runs to quiescence. The data
  * directory must reopen every time.
+ *
+ * To look into a schedule: `--replay SEED`, with WIREWATCH_FAULT_BENCH_DEBUG=1
+ * (workers' stderr and each process's run time), WIREWATCH_FAULT_BENCH_KEEP=1
+ * (the schedule's directory is kept: config, data, trace.jsonl) and
+ * WIREWATCH_FAULT_WORKER_NODE_ARGS (e.g. `--cpu-prof`) for the workers.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
