@@ -147,16 +147,19 @@ export async function assignStory(item: Item, deps: AssignStoryDeps): Promise<St
   // Keys are looked up a few at a time, and the look-up stops at the first
   // chunk that confirms the same story: a copy of a story (the common case)
   // costs a chunk of queries, not one per key. A first report is stored under
-  // all its keys, so a redelivered one finds itself in the first chunk.
+  // all its keys, so a redelivered one finds itself in the first chunk (its
+  // claim on the strongest key, at least, when recording the rest failed).
   const from = new Date(published.getTime() - windowMs);
   const to = new Date(published.getTime() + windowMs);
   const compared = new Set<string>();
   let best: { report: StoryReport; comparison: Comparison } | undefined;
+  let redelivered = false;
   for (let start = 0, size = FIRST_LOOKUP_KEYS; start < keys.length; start += size) {
     size = start === 0 ? FIRST_LOOKUP_KEYS : KEYS_PER_LOOKUP;
     const reports = await deps.store.findFirstReports(keys.slice(start, start + size), from, to);
     if (reports.some((report) => report.reportId === item.id && report.feed === item.feed)) {
-      return { storyId: ownStory, isNew: true, isUpdate: false };
+      redelivered = true;
+      break;
     }
     for (const report of reports) {
       const reportKey = `${report.feed}\n${report.reportId}`;
@@ -177,7 +180,7 @@ export async function assignStory(item: Item, deps: AssignStoryDeps): Promise<St
     }
     if (best?.comparison.relation === 'same') break;
   }
-  if (best) {
+  if (best && !redelivered) {
     return {
       storyId: best.report.storyId,
       isNew: false,
@@ -198,6 +201,13 @@ export async function assignStory(item: Item, deps: AssignStoryDeps): Promise<St
     lede: fingerprint.text.lede,
     fingerprintVersion: FINGERPRINT_VERSION,
   };
+  if (redelivered) {
+    // It started this story before: make sure every key says so (the puts are
+    // idempotent), since the attempt that found nothing may have died or
+    // failed between its claim and the rest of the keys.
+    await deps.store.recordFirstReport(report, keys, expiresAt);
+    return { storyId: ownStory, isNew: true, isUpdate: false };
+  }
   // Copies of one event classified at the same moment all find nothing above;
   // the first to claim the strongest key starts the story and the others join it.
   const joined = await claimOrJoin(report, keys[0] ?? '', fingerprint, published, expiresAt, {

@@ -154,8 +154,9 @@ describe('a grant removed from the synthesised template', () => {
       /assumed-role\/.*ClassifierRole.* is not authorized to perform: dynamodb:BatchWriteItem on resource: arn:aws:dynamodb:.*:table\/.*StoryFingerprintsTable/,
     );
     // Every item the classifier could not save ends in its dead-letter queue, as on AWS.
+    // (Other outlets' copies still alert: they join the story through its claim,
+    // a PutItem the role still has.)
     expect(broke.deadLetters.length).toBeGreaterThan(0);
-    expect(broke.cycles[0]?.emails).toBe(0);
   }, 300_000);
 });
 

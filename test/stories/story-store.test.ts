@@ -5,7 +5,9 @@ import {
   startEmbeddedDynamo,
 } from '../../shared/adapters/embedded-dynamodb.ts';
 import { DynamoStoryStore } from '../../shared/adapters/story-store.ts';
-import type { Clock, StoryReport } from '../../shared/ports.ts';
+import type { Clock, Item, StoryReport, StoryStore } from '../../shared/ports.ts';
+import { assignStory, storyIdOf, storyKeys } from '../../shared/stories/assign.ts';
+import { fingerprintItem } from '../../shared/stories/fingerprint.ts';
 
 function fixedClock(iso: string): Clock & { set(iso: string): void } {
   let now = new Date(iso);
@@ -130,5 +132,64 @@ describe('DynamoStoryStore on the embedded DynamoDB', () => {
     expect(await store.claimStory('k:claim', second, until, first)).toEqual({ won: true });
     clock.set('2026-04-22T12:00:00Z');
     expect(await store.claimStory('k:claim', third, until)).toEqual({ won: true });
+  });
+});
+
+describe('a first report whose keys were written only in part', () => {
+  let dynamo: EmbeddedDynamo;
+
+  beforeAll(async () => {
+    dynamo = await startEmbeddedDynamo();
+  });
+
+  afterAll(async () => {
+    await dynamo.stop();
+  });
+
+  it('writes them when it is delivered again, so that later copies find it under every key', async () => {
+    const clock = fixedClock('2026-05-02T09:00:00Z');
+    const store = new DynamoStoryStore(
+      dynamo.documentClient,
+      dynamo.tableNames.storyFingerprints,
+      clock,
+    );
+    let failNext = true;
+    const flaky: StoryStore = {
+      findFirstReports: (keys, from, to) => store.findFirstReports(keys, from, to),
+      claimStory: (key, report, expiresAt, replacing) =>
+        store.claimStory(key, report, expiresAt, replacing),
+      recordFirstReport: async (report, keys, expiresAt) => {
+        if (failNext) {
+          // The first batch of keys written, then the service throttles (or the process dies).
+          failNext = false;
+          await store.recordFirstReport(report, keys.slice(0, 3), expiresAt);
+          throw new Error('ProvisionedThroughputExceededException (injected)');
+        }
+        await store.recordFirstReport(report, keys, expiresAt);
+      },
+    };
+    const item: Item = {
+      id: 'retry-1',
+      feed: 'wire-a',
+      title: 'Ferry Varokin capsizes off Telmaso with 214 passengers aboard',
+      summary:
+        'Coast guard commander Dulami Soretz said 180 people had been pulled from the water near the port of Telmaso by Tuesday night.',
+      published: '2026-05-02T08:30:00.000Z',
+    };
+    const keys = storyKeys(fingerprintItem(item));
+
+    await expect(assignStory(item, { store: flaky, clock })).rejects.toThrow(/injected/);
+    const again = await assignStory(item, { store: flaky, clock });
+
+    expect(again).toMatchObject({ storyId: storyIdOf(item), isNew: true });
+    const from = new Date('2026-05-01T00:00:00Z');
+    const to = new Date('2026-05-03T00:00:00Z');
+    for (const key of keys) {
+      const found = await store.findFirstReports([key], from, to);
+      expect(
+        found.map((r) => r.reportId),
+        key,
+      ).toEqual(['retry-1']);
+    }
   });
 });
