@@ -20,6 +20,7 @@ import { loadConfig } from '../shared/config/config.ts';
 import { requireEnv } from '../shared/config/env.ts';
 import type { AlertMessage } from '../shared/messages.ts';
 import { createClassifierHandler } from '../shared/pipeline/classify.ts';
+import { MAX_RECEIVE_COUNT, RETRY_FOR_MS } from '../shared/pipeline/delivery-timing.ts';
 import { systemClock } from '../shared/ports.ts';
 import { FileWatchSource } from '../shared/rules/file-watch-source.ts';
 import { TableWatchSource } from '../shared/rules/table-watch-source.ts';
@@ -51,6 +52,12 @@ const classify = createClassifierHandler({
   ),
   clock: systemClock,
   logger,
+  requeue: {
+    queue: new SqsQueueSender<unknown>(sqs, requireEnv('ITEMS_QUEUE_URL')),
+    maxReceiveCount: MAX_RECEIVE_COUNT,
+    retryForMs: RETRY_FOR_MS,
+    clock: systemClock,
+  },
 });
 
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {

@@ -16,9 +16,10 @@ import { deployedDelivery } from '../shared/adapters/deployed-delivery.ts';
 import { PipelineMetrics } from '../shared/adapters/pipeline-metrics.ts';
 import { createPowertoolsLogger } from '../shared/adapters/powertools-logger.ts';
 import { SecretsManagerSecretResolver } from '../shared/adapters/secrets-manager.ts';
-import { SqsDeadLetterSender } from '../shared/adapters/sqs.ts';
+import { SqsDeadLetterSender, SqsQueueSender } from '../shared/adapters/sqs.ts';
 import { requireEnv } from '../shared/config/env.ts';
 import { CachedSecretResolver, SecretConfigSource } from '../shared/config/secrets.ts';
+import { MAX_RECEIVE_COUNT, RETRY_FOR_MS } from '../shared/pipeline/delivery-timing.ts';
 import { createNotifierHandler } from '../shared/pipeline/notify.ts';
 import { systemClock } from '../shared/ports.ts';
 
@@ -44,6 +45,12 @@ const notify = createNotifierHandler(
     deadLetters: new SqsDeadLetterSender(sharedSqsClient(), requireEnv('ALERTS_DLQ_URL')),
     clock: systemClock,
     logger,
+    requeue: {
+      queue: new SqsQueueSender<unknown>(sharedSqsClient(), requireEnv('ALERTS_QUEUE_URL')),
+      maxReceiveCount: MAX_RECEIVE_COUNT,
+      retryForMs: RETRY_FOR_MS,
+      clock: systemClock,
+    },
   },
   (result) => metrics.recordDeliveries(result),
 );

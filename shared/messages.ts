@@ -122,6 +122,24 @@ export function correlationIdOf(body: string): string | undefined {
   return result.success ? result.data : undefined;
 }
 
+/**
+ * When the message in `body` was first queued: an item message's `polledAt`,
+ * an alert message's `createdAt` (copies queued again keep them).
+ */
+export function firstQueuedAtOf(body: string): Date | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const stamp =
+    'createdAt' in value ? value.createdAt : 'polledAt' in value ? value.polledAt : undefined;
+  const at = typeof stamp === 'string' ? Date.parse(stamp) : Number.NaN;
+  return Number.isNaN(at) ? undefined : new Date(at);
+}
+
 /** Validates a message before it is sent, so a bug never puts a bad message on a queue. */
 export function encodeMessage<T>(schema: z.ZodType<T>, message: T): T {
   const result = schema.safeParse(message);

@@ -47,6 +47,7 @@ import { type ClassifyResult, createClassifierHandler } from '../../shared/pipel
 import {
   checkDeliveryTiming,
   MAX_RECEIVE_COUNT,
+  RETRY_FOR_MS,
   VISIBILITY_TIMEOUT_MS,
 } from '../../shared/pipeline/delivery-timing.ts';
 import { createNotifierHandler, type NotifyResult } from '../../shared/pipeline/notify.ts';
@@ -412,9 +413,20 @@ export class LocalStack {
         stories: this.deps.stories,
         clock: this.options.clock ?? systemClock,
         logger: this.options.logger,
+        requeue: this.requeuePolicy(this.itemsQueue),
       },
       onResult,
     );
+  }
+
+  /** Failing messages are queued again on their last receive, as the deployed consumers do. */
+  private requeuePolicy(queue: LocalQueue<ItemMessage> | LocalQueue<AlertMessage>) {
+    return {
+      queue: queue as LocalQueue<unknown>,
+      maxReceiveCount: this.options.maxReceiveCount ?? MAX_RECEIVE_COUNT,
+      retryForMs: RETRY_FOR_MS,
+      clock: this.options.clock ?? systemClock,
+    };
   }
 
   /** The scheduled step, as the digest function runs it: quiet hours released, digests sent. */
@@ -470,6 +482,7 @@ export class LocalStack {
         clock: this.options.clock ?? systemClock,
         logger: this.options.logger,
         unsubscribeLinks: this.deps.unsubscribeLinks,
+        requeue: this.requeuePolicy(this.alertsQueue),
       },
       onResult,
     );

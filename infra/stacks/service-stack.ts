@@ -195,6 +195,8 @@ export class ServiceStack extends Stack {
       .bindTable(tables.unsubscribes, TABLES.unsubscribes, ['dynamodb:Query'])
       .bindQueueSender(alertsQueues.queue, 'ALERTS_QUEUE_URL')
       .bindQueueSender(itemsQueues.deadLetterQueue, 'ITEMS_DLQ_URL')
+      // An item still failing on its last receive is queued again (RequeuePolicy).
+      .bindQueueSender(itemsQueues.queue, 'ITEMS_QUEUE_URL')
       .bindQueueConsumer(itemsQueues.queue, {
         batchSize: 10,
         maxBatchingWindow: Duration.seconds(5),
@@ -217,6 +219,8 @@ export class ServiceStack extends Stack {
       .bindTable(tables.pendingAlerts, TABLES.pendingAlerts, ['dynamodb:PutItem'])
       .bindTable(tables.unsubscribes, TABLES.unsubscribes, ['dynamodb:Query'])
       .bindQueueSender(alertsQueues.deadLetterQueue, 'ALERTS_DLQ_URL')
+      // An alert still failing on its last receive (an outage) is queued again (RequeuePolicy).
+      .bindQueueSender(alertsQueues.queue, 'ALERTS_QUEUE_URL')
       .addEnvironment('SECRET_ID', secretId(stage.name))
       .addEnvironment('SES_FROM', config.email.from)
       // Few alerts per invocation and few invocations: Slack takes about one message a second.
@@ -249,6 +253,8 @@ export class ServiceStack extends Stack {
       .bindTable(tables.unsubscribes, TABLES.unsubscribes, ['dynamodb:Query'])
       .bindQueueSender(alertsQueues.queue, 'ALERTS_QUEUE_URL')
       .bindQueueSender(alertsQueues.deadLetterQueue, 'ALERTS_DLQ_URL')
+      // An alert still failing on its last receive (an outage) is queued again (RequeuePolicy).
+      .bindQueueSender(alertsQueues.queue, 'ALERTS_QUEUE_URL')
       .addEnvironment('SECRET_ID', secretId(stage.name))
       .addEnvironment('SES_FROM', config.email.from);
 

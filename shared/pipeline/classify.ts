@@ -31,7 +31,7 @@ import type {
 } from '../ports.ts';
 import { severityRank } from '../rules/watch.ts';
 import { assignStory } from '../stories/assign.ts';
-import { processSqsBatch } from './sqs-batch.ts';
+import { processSqsBatch, type RequeuePolicy } from './sqs-batch.ts';
 
 export interface ClassifierDeps {
   watches: WatchSource;
@@ -44,6 +44,8 @@ export interface ClassifierDeps {
   storyWindowHours?: number;
   clock: Clock;
   logger: Logger;
+  /** Queues an item that keeps failing again instead of letting it be dead-lettered (`sqs-batch.ts`). */
+  requeue?: RequeuePolicy;
 }
 
 export interface ClassifyResult {

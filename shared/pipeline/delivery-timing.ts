@@ -31,6 +31,13 @@ export const CLAIM_LEASE_MS = 5 * 60_000;
 /** Receives of a message before it goes to its dead-letter queue. */
 export const MAX_RECEIVE_COUNT = 5;
 
+/**
+ * How long the consumers keep a message that fails for a reason that may pass
+ * (an outage) out of the dead-letter queue, by queueing it again on its last
+ * receive (see `RequeuePolicy` in `sqs-batch.ts`).
+ */
+export const RETRY_FOR_MS = 48 * 60 * 60_000;
+
 /** Thrown for timings that could dead-letter a crashed send instead of re-sending it. */
 export class DeliveryTimingError extends Error {
   constructor(message: string) {

@@ -48,7 +48,7 @@ import type {
 } from '../ports.ts';
 import { severityRank } from '../rules/watch.ts';
 import { CLAIM_LEASE_MS } from './delivery-timing.ts';
-import { processSqsBatch } from './sqs-batch.ts';
+import { processSqsBatch, type RequeuePolicy } from './sqs-batch.ts';
 
 /** Signs unsubscribe links for alerts (see `shared/alerts/unsubscribe.ts`). */
 export interface AlertUnsubscribeLinks {
@@ -71,6 +71,8 @@ export interface NotifierDeps {
   leaseMs?: number;
   /** How long the ledger remembers a sent alert. Default 90 days. */
   ledgerRetentionDays?: number;
+  /** Queues an alert that keeps failing again instead of letting it be dead-lettered (`sqs-batch.ts`). */
+  requeue?: RequeuePolicy;
 }
 
 export type DeliveryOutcome =

@@ -2,15 +2,42 @@
  * The batch half of an SQS consumer: runs one record at a time, reports the
  * records that failed (partial batch response), and sends poison messages
  * straight to the dead-letter queue with the reason, since retrying them
- * cannot help.
+ * cannot help. A message that keeps failing for a reason that may pass is
+ * queued again before its queue would dead-letter it (see `RequeuePolicy`).
  */
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { correlationIdOf, InvalidMessageError } from '../messages.ts';
-import { type DeadLetterSender, type Logger, withLogFields } from '../ports.ts';
+import { correlationIdOf, firstQueuedAtOf, InvalidMessageError } from '../messages.ts';
+import {
+  type Clock,
+  type DeadLetterSender,
+  type Logger,
+  type QueueSender,
+  withLogFields,
+} from '../ports.ts';
 
 export interface BatchDeps {
   deadLetters: DeadLetterSender;
   logger: Logger;
+  /** Keeps messages that fail for a while out of the dead-letter queue; without it the queue's redrive policy decides. */
+  requeue?: RequeuePolicy;
+}
+
+/**
+ * How a consumer outlasts an outage (of Slack, SMTP, DynamoDB) longer than
+ * its queue's retries: a message that fails on the receive after which the
+ * queue would move it to the dead-letter queue is sent to the queue again, as
+ * a new message, and that receive counts as handled. A message still failing
+ * `retryForMs` after it was first queued is left to the dead-letter queue,
+ * with its last error. The consumers are idempotent to the copy (the ledger,
+ * the seen items), as they are to any redelivery.
+ */
+export interface RequeuePolicy {
+  /** The queue the records come from. */
+  queue: QueueSender<unknown>;
+  /** The queue's receive limit (its redrive policy's maxReceiveCount). */
+  maxReceiveCount: number;
+  retryForMs: number;
+  clock: Clock;
 }
 
 /** What the handling of one record is given besides the record. */
@@ -50,6 +77,8 @@ export async function processSqsBatch(
             error: (dlqError as Error).message,
           });
         }
+      } else if (deps.requeue && (await requeue(record, deps.requeue, logger, reason))) {
+        continue;
       } else {
         logger.warn('message failed, will be retried', { reason });
       }
@@ -61,4 +90,41 @@ export async function processSqsBatch(
     }
   }
   return { batchItemFailures: failures };
+}
+
+/** Queues `record` again when it is on its last receive and not too old; `true` when it was. */
+async function requeue(
+  record: SQSRecord,
+  policy: RequeuePolicy,
+  logger: Logger,
+  reason: string,
+): Promise<boolean> {
+  const receives = Number(record.attributes?.ApproximateReceiveCount ?? '1');
+  if (!(receives >= policy.maxReceiveCount)) return false;
+  const queuedAt =
+    firstQueuedAtOf(record.body) ?? new Date(Number(record.attributes?.SentTimestamp ?? '0'));
+  const failingForMs = policy.clock.now().getTime() - queuedAt.getTime();
+  if (!(failingForMs < policy.retryForMs)) {
+    logger.error('message failed on its last receive, too old to queue again: dead-lettered', {
+      reason,
+      receives,
+      queuedAt: queuedAt.toISOString(),
+    });
+    return false;
+  }
+  try {
+    await policy.queue.send([JSON.parse(record.body)]);
+  } catch (error) {
+    logger.error('could not queue a failing message again', {
+      reason,
+      error: error instanceof Error ? error.message : String(error),
+    });
+    return false;
+  }
+  logger.warn('message failed on its last receive, queued again', {
+    reason,
+    receives,
+    queuedAt: queuedAt.toISOString(),
+  });
+  return true;
 }

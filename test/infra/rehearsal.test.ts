@@ -29,6 +29,10 @@ const FAILURE_PATH_GRANTS: Record<string, string> = {
     'alerts held by quiet hours are released to the alerts queue',
   'Digest sqs:SendMessage AlertsDeadLetterQueue':
     'a digest entry that cannot be read, or a destination that rejects it',
+  'Classifier sqs:SendMessage ItemsQueue':
+    'an item still failing on its last receive is queued again',
+  'Notifier sqs:SendMessage AlertsQueue':
+    'an alert still failing on its last receive (an outage) is queued again',
   'DigestSchedule lambda:InvokeFunction Digest:*': "grantInvoke's versions and aliases",
   'DigestSchedule sqs:SendMessage ScheduleDeadLetterQueue': 'the scheduler could not invoke',
   'PollSchedule lambda:InvokeFunction Poller:*': "grantInvoke's versions and aliases",
