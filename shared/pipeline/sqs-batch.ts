@@ -24,7 +24,8 @@ export interface BatchDeps {
 
 /**
  * How a consumer outlasts an outage (of Slack, SMTP, DynamoDB) longer than
- * its queue's retries: a message that fails on the receive after which the
+ * its queue's retries: a message that fails, for a reason that may pass
+ * (`isPassingFailure`), on the receive after which the
  * queue would move it to the dead-letter queue is sent to the queue again, as
  * a new message, and that receive counts as handled. A message still failing
  * `retryForMs` after it was first queued is left to the dead-letter queue,
@@ -77,7 +78,11 @@ export async function processSqsBatch(
             error: (dlqError as Error).message,
           });
         }
-      } else if (deps.requeue && (await requeue(record, deps.requeue, logger, reason))) {
+      } else if (
+        deps.requeue &&
+        isPassingFailure(error) &&
+        (await requeue(record, deps.requeue, logger, reason))
+      ) {
         continue;
       } else {
         logger.warn('message failed, will be retried', { reason });
@@ -90,6 +95,45 @@ export async function processSqsBatch(
     }
   }
   return { batchItemFailures: failures };
+}
+
+const THROTTLING = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'Throttling',
+  'RequestLimitExceeded',
+  'TooManyRequestsException',
+  'TransactionConflictException',
+]);
+const NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'ENOSPC',
+]);
+
+/**
+ * Whether a failure may pass by itself: a delivery that failed for now
+ * (`DeliveryRetryError`, Slack or SMTP unavailable), a service that throttles,
+ * answers 5xx or times out, the network, a full disk. A denied permission, a
+ * missing table or a bug does not pass by waiting: such a message goes to the
+ * dead-letter queue after its receives, where a person sees it.
+ */
+export function isPassingFailure(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (error.name === 'DeliveryRetryError' || error.name === 'QueueFullDiskError') return true;
+  const e = error as Error & {
+    code?: string;
+    $retryable?: unknown;
+    $fault?: string;
+    $metadata?: { httpStatusCode?: number };
+  };
+  if (THROTTLING.has(e.name) || e.name === 'TimeoutError' || e.$retryable) return true;
+  if (e.$fault === 'server' || (e.$metadata?.httpStatusCode ?? 0) >= 500) return true;
+  return NETWORK_CODES.has(e.code ?? '');
 }
 
 /** Queues `record` again when it is on its last receive and not too old; `true` when it was. */

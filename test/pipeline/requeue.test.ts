@@ -31,6 +31,13 @@ async function queueOn(clock: ManualClock): Promise<LocalQueue<{ createdAt: stri
   });
 }
 
+/** What the notifier throws when a channel failed for now. */
+function outage(): Error {
+  return Object.assign(new Error('Slack incoming webhook: HTTP 429 rate_limited'), {
+    name: 'DeliveryRetryError',
+  });
+}
+
 /** A consumer whose destination is down until `upAt`, counting deliveries. */
 function consumer(
   queue: LocalQueue<{ createdAt: string; n: number }>,
@@ -43,8 +50,7 @@ function consumer(
     processSqsBatch(
       event,
       async (body) => {
-        if (clock.now().getTime() < upAt)
-          throw new Error('Slack incoming webhook: HTTP 429 rate_limited');
+        if (clock.now().getTime() < upAt) throw outage();
         delivered.push((JSON.parse(body) as { n: number }).n);
       },
       {
@@ -100,5 +106,33 @@ describe('a message failing for longer than its queue retries', () => {
     const failedFor = clock.now().getTime() - Date.parse(START);
     expect(failedFor).toBeGreaterThanOrEqual(RETRY_FOR_MS);
     expect(failedFor).toBeLessThan(RETRY_FOR_MS + MAX_RECEIVE_COUNT * VISIBILITY_TIMEOUT_MS);
+  });
+
+  it('is left to the dead letters after its receives when waiting cannot help (a denied permission)', async () => {
+    const clock = new ManualClock(START);
+    const queue = await queueOn(clock);
+    await queue.send([{ createdAt: START, n: 1 }]);
+    const denied = Object.assign(new Error('User is not authorized to perform: dynamodb:PutItem'), {
+      name: 'AccessDeniedException',
+      $fault: 'client',
+      $metadata: { httpStatusCode: 400 },
+    });
+    await queue.drain(
+      (event) =>
+        processSqsBatch(
+          event,
+          async () => {
+            throw denied;
+          },
+          {
+            deadLetters: queue,
+            logger: silentLogger,
+            requeue: { queue, maxReceiveCount: MAX_RECEIVE_COUNT, retryForMs: RETRY_FOR_MS, clock },
+          },
+        ),
+      { waitForRetries: true },
+    );
+    expect(queue.listDeadLetters()[0]?.reason).toMatch(/not authorized/);
+    expect(clock.now().getTime() - Date.parse(START)).toBeLessThan(HOUR_MS);
   });
 });
