@@ -484,14 +484,16 @@ async function recordFailure(
   const { deps, message, result } = context;
   const reason = error instanceof Error ? error.message : String(error);
   if (error instanceof DeliveryError && !error.retryable) {
-    await deps.ledger.markRejected(key, token, { reason, at: deps.clock.now().toISOString() });
     // A broken destination: keep the alert for a person, do not loop on it. On
     // redrive the ledger skips what was delivered and `retryRejected` lets
-    // this destination be tried again.
+    // this destination be tried again. Dead-lettered before it is recorded as
+    // rejected: a rejection recorded with no dead letter (a full disk, an
+    // outage of the queue in between) would be an alert nobody ever sees.
     await deps.deadLetters.deadLetter(
       JSON.stringify({ ...message, retryRejected: true }),
       `${key.channel} rejected the alert: ${reason}`,
     );
+    await deps.ledger.markRejected(key, token, { reason, at: deps.clock.now().toISOString() });
     deps.logger.error('destination rejected alert', {
       alertId: message.alertId,
       channel: key.channel,

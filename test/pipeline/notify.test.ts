@@ -487,6 +487,31 @@ describe('notifyAlert: failures', () => {
     expect(w.slack.calls.map((c) => c.op)).toEqual(['send']);
   });
 
+  it('never records a rejection whose dead letter could not be written: the retry rejects and dead-letters it', async () => {
+    const w = world();
+    w.slack.failNext(new DeliveryError('slack', { reason: 'channel_not_found', retryable: false }));
+    const writeDeadLetter = w.deps.deadLetters.deadLetter;
+    let diskFull = true;
+    w.deps.deadLetters = {
+      deadLetter: async (body, reason) => {
+        if (diskFull) throw new Error('ENOSPC: no space left on device, write');
+        await writeDeadLetter(body, reason);
+      },
+    };
+
+    await expect(notifyAlert(w.message(FIRST), w.deps)).rejects.toThrow(/ENOSPC/);
+    expect(w.deadLetters).toEqual([]);
+    // Space freed; the message comes back once the claim has lapsed.
+    diskFull = false;
+    w.clock.advance(6 * 60_000);
+    w.slack.failNext(new DeliveryError('slack', { reason: 'channel_not_found', retryable: false }));
+    const retried = await notifyAlert(w.message(FIRST), w.deps);
+
+    expect(retried.deliveries).toMatchObject([{ channel: 'slack', outcome: 'rejected' }]);
+    expect(w.deadLetters).toHaveLength(1);
+    expect(w.deadLetters[0]?.reason).toContain('channel_not_found');
+  });
+
   it('retries only the channel that failed, never re-sending the one that succeeded', async () => {
     const w = world({ channels: [EMAIL, SLACK_BOT] });
     w.slack.failNext(new DeliveryError('slack', { reason: 'HTTP 503', retryable: true }));
