@@ -24,6 +24,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { storyIdOf } from '../../shared/stories/assign.ts';
+import { Random } from '../synthetic/random.ts';
 import {
   type CheckInput,
   checkSchedule,
@@ -31,7 +32,6 @@ import {
   type TraceLine,
   type Verdict,
 } from './check.ts';
-import { Random } from './random.ts';
 import {
   countFault,
   type FaultCounts,

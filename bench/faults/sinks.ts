@@ -12,7 +12,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
-import type { Random } from './random.ts';
+import type { Random } from '../synthetic/random.ts';
 import { storyLinksIn } from './workload.ts';
 
 /** One message a subscriber received. */

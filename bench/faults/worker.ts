@@ -31,7 +31,7 @@ import {
 import { loadConfig } from '../../shared/config/config.ts';
 import { VISIBILITY_TIMEOUT_MS } from '../../shared/pipeline/delivery-timing.ts';
 import type { Clock, Logger } from '../../shared/ports.ts';
-import { Random } from './random.ts';
+import { Random } from '../synthetic/random.ts';
 import type { KillPoint, SettleReport, WorkerFaultRates, WorkerSpec } from './spec.ts';
 
 const MAX_SETTLE_ROUNDS = 60;

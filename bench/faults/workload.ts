@@ -8,7 +8,7 @@
  * the items in. The bench measures delivery, not grouping.
  */
 import { stringify } from 'yaml';
-import type { Random } from './random.ts';
+import type { Random } from '../synthetic/random.ts';
 
 /** One report as an outlet's feed carries it. */
 export interface WorkloadItem {

@@ -20,8 +20,27 @@ export class Random {
     return min + Math.floor(this.next() * (max - min + 1));
   }
 
+  /** Uniform in [min, max). */
+  between(min: number, max: number): number {
+    return min + this.next() * (max - min);
+  }
+
   chance(probability: number): boolean {
     return this.next() < probability;
+  }
+
+  /** Shuffles `items` in place (Fisher–Yates) and returns it. */
+  shuffle<T>(items: T[]): T[] {
+    for (let i = items.length - 1; i > 0; i--) {
+      const j = Math.floor(this.next() * (i + 1));
+      [items[i], items[j]] = [items[j] as T, items[i] as T];
+    }
+    return items;
+  }
+
+  /** An independent stream, seeded from this one. */
+  fork(): Random {
+    return new Random(Math.floor(this.next() * 4294967296));
   }
 
   pick<T>(items: readonly T[]): T {

@@ -7,23 +7,15 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { cp } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LocalStack } from '../../cli/local/local-stack.ts';
 import { lockDataDir } from '../../shared/adapters/data-dir-lock.ts';
 import { LocalQueue } from '../../shared/adapters/local-queue.ts';
 import { silentLogger } from '../../shared/ports.ts';
-import { Cleanups, tempDir, writeConfig } from '../integration/harness.ts';
+import { CLI_ENV, Cleanups, REPO_ROOT, tempDir, writeConfig } from '../integration/harness.ts';
 
 const execFileAsync = promisify(execFile);
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-const cliEnv: NodeJS.ProcessEnv = {
-  PATH: process.env.PATH,
-  HOME: process.env.HOME,
-  NO_COLOR: '1',
-  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-};
 
 interface CliResult {
   code: number;
@@ -37,8 +29,8 @@ async function wirewatch(args: string[]): Promise<CliResult> {
       process.execPath,
       ['bin/wirewatch.js', ...args],
       {
-        cwd: repoRoot,
-        env: cliEnv,
+        cwd: REPO_ROOT,
+        env: CLI_ENV,
       },
     );
     return { code: 0, stdout, stderr };
@@ -154,7 +146,7 @@ describe('wirewatch dlq while wirewatch run owns the data directory', () => {
     const command: ChildProcess = spawn(
       process.execPath,
       ['bin/wirewatch.js', 'dlq', 'list', '--data-dir', dataDir],
-      { cwd: repoRoot, env: cliEnv },
+      { cwd: REPO_ROOT, env: CLI_ENV },
     );
     let stdout = '';
     let stderr = '';

@@ -8,23 +8,17 @@ import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  CLI_ENV,
   Cleanups,
+  REPO_ROOT,
   rssDocument,
   TROOPS_ENTRY,
   tempDir,
   writeConfigFiles,
 } from '../integration/harness.ts';
 
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-const cliEnv: NodeJS.ProcessEnv = {
-  PATH: process.env.PATH,
-  HOME: process.env.HOME,
-  NO_COLOR: '1',
-  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-};
 const ROUNDS = 6;
 /** How long the feed takes to answer: the winner holds the directory at least this long. */
 const FEED_DELAY_MS = 1_500;
@@ -40,7 +34,7 @@ function wirewatch(args: string[]): Promise<Outcome> {
     execFile(
       process.execPath,
       ['bin/wirewatch.js', ...args],
-      { cwd: repoRoot, env: cliEnv },
+      { cwd: REPO_ROOT, env: CLI_ENV },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
         resolve({ code, stdout, stderr });

@@ -4,12 +4,13 @@
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  CLI_ENV,
   Cleanups,
   filesUnder,
+  REPO_ROOT,
   SUMMIT_ENTRY,
   TestFeedServer,
   TROOPS_ENTRY,
@@ -19,20 +20,11 @@ import {
 } from './harness.ts';
 
 const run = promisify(execFile);
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-
-/** Only what node needs: no SLACK_WEBHOOK_URL or SMTP_HOST of the developer's shell leaks in. */
-const cliEnv: NodeJS.ProcessEnv = {
-  PATH: process.env.PATH,
-  HOME: process.env.HOME,
-  NO_COLOR: '1',
-  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-};
 
 async function wirewatch(args: string[]): Promise<{ stdout: string; stderr: string }> {
   return run(process.execPath, ['bin/wirewatch.js', ...args], {
-    cwd: repoRoot,
-    env: cliEnv,
+    cwd: REPO_ROOT,
+    env: CLI_ENV,
     maxBuffer: 16 * 1024 * 1024,
   });
 }

@@ -11,6 +11,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type ParsedMail, simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { stringify } from 'yaml';
@@ -20,6 +21,17 @@ import { type Config, parseConfig } from '../../shared/config/config.ts';
 import { VISIBILITY_TIMEOUT_MS } from '../../shared/pipeline/delivery-timing.ts';
 import { pollFeeds } from '../../shared/pipeline/poll.ts';
 import { type Clock, silentLogger } from '../../shared/ports.ts';
+
+/** The repository, where `bin/wirewatch.js` is run from. */
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Only what node needs to run the CLI: no SLACK_WEBHOOK_URL or SMTP_HOST of the developer's shell leaks in. */
+export const CLI_ENV: NodeJS.ProcessEnv = {
+  PATH: process.env.PATH,
+  HOME: process.env.HOME,
+  NO_COLOR: '1',
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+};
 
 /** Cleanups registered while a test runs, released (awaited, newest first) after it. */
 export class Cleanups {
