@@ -10,8 +10,11 @@
 import { parseArgs } from 'node:util';
 import { runFaultBench } from './faults/harness.ts';
 
-export async function run(args: string[]): Promise<void> {
-  const { values } = parseArgs({
+const USAGE =
+  'usage: npm run bench -- faults [--schedules 1000] [--seed 1] [--parallel 2] [--replay SEED...] [--verbose]';
+
+function parseFaultArgs(args: string[]) {
+  return parseArgs({
     args,
     options: {
       schedules: { type: 'string', default: '1000' },
@@ -20,17 +23,28 @@ export async function run(args: string[]): Promise<void> {
       replay: { type: 'string', multiple: true },
       verbose: { type: 'boolean', default: false },
     },
-  });
+  }).values;
+}
+
+export async function run(args: string[]): Promise<void> {
+  let values: ReturnType<typeof parseFaultArgs>;
+  try {
+    values = parseFaultArgs(args);
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
+    process.exitCode = 2;
+    return;
+  }
   const schedules = Number(values.schedules);
   const seed = Number(values.seed);
   const parallel = Number(values.parallel);
-  for (const [name, value] of [
-    ['--schedules', schedules],
-    ['--seed', seed],
-    ['--parallel', parallel],
+  for (const [name, value, raw] of [
+    ['--schedules', schedules, values.schedules],
+    ['--seed', seed, values.seed],
+    ['--parallel', parallel, values.parallel],
   ] as const) {
     if (!Number.isInteger(value) || value < 0) {
-      process.stderr.write(`${name} must be a whole number, got ${String(value)}\n`);
+      process.stderr.write(`${name} must be a whole number, got "${raw}"\n${USAGE}\n`);
       process.exitCode = 2;
       return;
     }

@@ -99,7 +99,7 @@ export interface FaultBenchReport {
 }
 
 /** The plan of one schedule, drawn from its seed. */
-export interface Plan {
+interface Plan {
   network: NetworkFaultRates;
   worker: WorkerFaultRates;
   /**
@@ -284,7 +284,7 @@ async function readTrace(path: string): Promise<TraceLine[]> {
 }
 
 /** Runs one schedule of `plan` over `workload` in a fresh directory. */
-export async function runSchedule(
+async function runSchedule(
   bundle: string,
   workload: Workload,
   plan: Plan,
@@ -444,14 +444,14 @@ export function scheduleSeed(seed: number, index: number): number {
 }
 
 /** The fault-free run of a workload: what every schedule over it is checked against. */
-export interface Baseline {
+interface Baseline {
   workload: Workload;
   receipts: Receipt[];
   faultyMs: number;
   storyIds: Map<string, string>;
 }
 
-export async function baselineOf(bundle: string, workloadSeed: number): Promise<Baseline> {
+async function baselineOf(bundle: string, workloadSeed: number): Promise<Baseline> {
   const workload = generateWorkload(new Random(workloadSeed), {
     stories: 6,
     feeds: 3,

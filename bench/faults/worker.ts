@@ -244,7 +244,6 @@ async function settle(stack: LocalStack, clock: JumpingClock): Promise<SettleRep
 }
 
 async function main(): Promise<void> {
-  const started = Date.now();
   const spec = JSON.parse(process.env.WIREWATCH_FAULT_WORKER ?? '') as WorkerSpec;
   const logger = traceLogger(spec);
   const random = new Random(spec.seed);
@@ -275,7 +274,6 @@ async function main(): Promise<void> {
     process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
     process.exit(4);
   }
-  logger.info('stack started', { sinceStart: Date.now() - started, uptime: process.uptime() });
   if (faulty) injectDynamoFaults(stack, random.fork(), spec.faults.dynamo, kills, logger.trace);
   try {
     if (faulty) {
@@ -287,12 +285,7 @@ async function main(): Promise<void> {
           logger.trace({ fault: 'clock-jump', ms: jump });
           clock.jump(jump);
         }
-        const cycleStart = Date.now();
         await stack.runCycle({ all: true });
-        logger.info('cycle done', {
-          ms: Date.now() - cycleStart,
-          sinceStart: Date.now() - started,
-        });
         if (stack.itemsQueue.lastFullDisk || stack.alertsQueue.lastFullDisk) break;
       }
     } else {
