@@ -91,28 +91,15 @@ export async function startEmbeddedDynamo(
   // directory's lock, held until stop, keeps any second opener out.
   const lock = options.dataDir ? await lockDataDir(options.dataDir) : undefined;
   const path = options.dataDir ? join(options.dataDir, 'dynamodb') : undefined;
-  let server: Server;
+  let opened: OpenDynalite;
   try {
     if (path) await createDatabaseOnce(path);
-    server = dynalite({
-      ...(path ? { path } : {}),
-      createTableMs: 0,
-      deleteTableMs: 0,
-      updateTableMs: 0,
-    });
-    await listen(server);
+    opened = await openDynalite(path);
   } catch (error) {
     await lock?.release();
     throw error;
   }
-  const { port } = server.address() as AddressInfo;
-  const endpoint = `http://127.0.0.1:${port}`;
-  const client = new DynamoDBClient({
-    endpoint,
-    region: LOCAL_REGION,
-    credentials: LOCAL_CREDENTIALS,
-    requestHandler: inProcessHandler(server),
-  });
+  const { server, endpoint, client } = opened;
   const documentClient = toDocumentClient(client);
 
   let stopped: Promise<void> | undefined;
@@ -135,6 +122,31 @@ export async function startEmbeddedDynamo(
     await stop();
     throw error;
   }
+}
+
+interface OpenDynalite {
+  server: Server;
+  endpoint: string;
+  client: DynamoDBClient;
+}
+
+/** dynalite on a free loopback port (persisted at `path`, in memory without), with a client handing it requests in-process. */
+async function openDynalite(path: string | undefined): Promise<OpenDynalite> {
+  const server = dynalite({
+    ...(path ? { path } : {}),
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+  });
+  await listen(server);
+  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const client = new DynamoDBClient({
+    endpoint,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+    requestHandler: inProcessHandler(server),
+  });
+  return { server, endpoint, client };
 }
 
 function bytesOf(body: Uint8Array): Buffer {
@@ -248,14 +260,7 @@ async function createDatabaseOnce(path: string): Promise<void> {
     }
   }
   const staging = `${path}.new-${randomBytes(6).toString('hex')}`;
-  const server = dynalite({ path: staging, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await listen(server);
-  const client = new DynamoDBClient({
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    region: LOCAL_REGION,
-    credentials: LOCAL_CREDENTIALS,
-    requestHandler: inProcessHandler(server),
-  });
+  const { server, client } = await openDynalite(staging);
   try {
     await createMissingTables(client);
   } finally {
