@@ -26,17 +26,17 @@ function report(id: string, publishedAt: string): StoryReport {
   };
 }
 
+let dynamo: EmbeddedDynamo;
+
+beforeAll(async () => {
+  dynamo = await startEmbeddedDynamo();
+});
+
+afterAll(async () => {
+  await dynamo.stop();
+});
+
 describe('DynamoStoryStore on the embedded DynamoDB', () => {
-  let dynamo: EmbeddedDynamo;
-
-  beforeAll(async () => {
-    dynamo = await startEmbeddedDynamo();
-  });
-
-  afterAll(async () => {
-    await dynamo.stop();
-  });
-
   it('finds a first report under any of its keys, once, with one query per key and no scan', async () => {
     const clock = fixedClock('2026-04-01T12:00:00Z');
     const store = new DynamoStoryStore(
@@ -136,16 +136,6 @@ describe('DynamoStoryStore on the embedded DynamoDB', () => {
 });
 
 describe('a first report whose keys were written only in part', () => {
-  let dynamo: EmbeddedDynamo;
-
-  beforeAll(async () => {
-    dynamo = await startEmbeddedDynamo();
-  });
-
-  afterAll(async () => {
-    await dynamo.stop();
-  });
-
   it('writes them when it is delivered again, so that later copies find it under every key', async () => {
     const clock = fixedClock('2026-05-02T09:00:00Z');
     const store = new DynamoStoryStore(
