@@ -88,7 +88,11 @@ function counts(receipts: readonly Receipt[]): Map<Key, Receipt[]> {
       r.kind === 'alert'
         ? [...new Set(r.links.map((l) => `alert|${r.subscriberId}|${r.channel}|${storyOfLink(l)}`))]
         : r.links.map((l) => `digest|${r.subscriberId}|${r.channel}|${l}`);
-    for (const key of keys) byKey.set(key, [...(byKey.get(key) ?? []), r]);
+    for (const key of keys) {
+      const copies = byKey.get(key);
+      if (copies) copies.push(r);
+      else byKey.set(key, [r]);
+    }
   }
   return byKey;
 }
